@@ -1,0 +1,167 @@
+"""`scan(paths, options) -> Report`: the one entry point the CLI and every integration use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from . import __version__
+from .discovery import Unit, discover
+from .engine import evaluate
+from .errors import ScanError
+from .findings import SEVERITY_RANK, Finding
+from .loaders.base import LoadedUnit, Suppression
+from .model import Model
+from .policies import PolicySet, load_policies
+from .topology import TopologyOptions, build_topology
+
+DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    params: Mapping[str, str] = field(default_factory=dict)  # CloudFormation parameters
+    variables: Mapping[str, str] = field(default_factory=dict)  # Terraform variables
+    var_files: Sequence[str] = ()
+    policy_dirs: Sequence[str] = ()
+    only: Sequence[str] = ()
+    skip: Sequence[str] = ()
+    strict: bool = False
+    edition: str = "all"
+    roles: Mapping[str, str] = field(default_factory=dict)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    today: date | None = None  # for suppression expiry; None: the real date
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    version: str
+    files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    suppressed: tuple[Finding, ...]
+    errors: tuple[ScanError, ...]
+    notes: tuple[str, ...]
+    clusters: int
+    node_groups: int
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def exit_code(self, fail_on: str = "error") -> int:
+        """0: nothing at or above `fail_on`; 1: something; 2: anything could not be read."""
+        if self.errors:
+            return 2
+        if fail_on == "never":
+            return 0
+        threshold = SEVERITY_RANK[fail_on]
+        return 1 if any(SEVERITY_RANK[f.severity] >= threshold for f in self.findings) else 0
+
+
+def scan(paths: Sequence[str], options: ScanOptions | None = None) -> Report:
+    options = options or ScanOptions()
+    policies = _policies(options)
+    units, errors, notes = discover(paths, options.max_file_size)
+    loaded: list[LoadedUnit] = []
+    for unit in units:
+        try:
+            result = _load(unit, options)
+        except ScanError as error:
+            errors.append(error)
+            continue
+        if result is None:
+            notes.append(f"{unit.files[0]}: not CloudFormation or Terraform, skipped")
+        else:
+            loaded.append(result)
+            notes.extend(result.notes)
+    loaded = _drop_contained(loaded)
+    model = Model()
+    for result in loaded:
+        model = model.merged(result.model)
+    topology = build_topology(model, TopologyOptions(roles=options.roles))
+    verification = next((p for p in policies.policies if p.kind == "verification"), None)
+    findings = evaluate(topology, policies, strict=options.strict, verification=verification)
+    suppressions = [s for result in loaded for s in result.suppressions]
+    active, suppressed, expiry_notes = _apply_suppressions(findings, suppressions, options.today or date.today())
+    files = tuple(sorted({f for result in loaded for f in result.files}))
+    return Report(
+        version=__version__,
+        files=files,
+        findings=tuple(active),
+        suppressed=tuple(suppressed),
+        errors=tuple(sorted(errors, key=lambda e: (e.file, e.line or 0))),
+        notes=tuple(notes + expiry_notes),
+        clusters=sum(1 for view in topology.clusters if view.cluster is not None),
+        node_groups=sum(len(view.node_groups) for view in topology.clusters),
+    )
+
+
+def _policies(options: ScanOptions) -> PolicySet:
+    policies = load_policies(options.policy_dirs, options.edition)
+    known = {p.id for p in load_policies(options.policy_dirs).policies}
+    for policy_id in [*options.only, *options.skip]:
+        if policy_id not in known:
+            raise ScanError("--only/--skip", f"unknown policy id {policy_id!r}; see `eks-sg-policy policies`")
+    return policies.select(options.only, options.skip)
+
+
+def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:
+    if unit.kind == "terraform":
+        from .loaders.terraform import load_terraform_module
+
+        return load_terraform_module(unit.directory, unit.files, options.variables, options.var_files)
+    if unit.kind == "tfplan":
+        raise ScanError(
+            unit.files[0],
+            "Terraform plan JSON is not supported by this version; scan the module directory (.tf files) instead",
+        )
+    from .loaders.cfn_yaml import looks_like_cloudformation
+    from .loaders.cloudformation import load_cloudformation
+
+    try:
+        return load_cloudformation(unit.files[0], unit.text, options.params)
+    except ScanError:
+        if unit.explicit or looks_like_cloudformation(unit.text):
+            raise
+        return None
+
+
+def _drop_contained(units: list[LoadedUnit]) -> list[LoadedUnit]:
+    """A module directory also loaded as a local module of another unit is not a root of its own."""
+    file_sets = [set(u.files) for u in units]
+    return [
+        unit
+        for i, unit in enumerate(units)
+        if not any(i != j and file_sets[i] < file_sets[j] for j in range(len(units)))
+    ]
+
+
+def _apply_suppressions(
+    findings: list[Finding], suppressions: list[Suppression], today: date
+) -> tuple[list[Finding], list[Finding], list[str]]:
+    active: list[Finding] = []
+    suppressed: list[Finding] = []
+    notes: list[str] = []
+    for suppression in suppressions:
+        if suppression.expires is not None and suppression.expires < today:
+            notes.append(
+                f"{suppression.provenance}: the skip of {suppression.policy} on {suppression.resource} expired "
+                f"on {suppression.expires.isoformat()} and no longer applies"
+            )
+    for finding in findings:
+        match = next(
+            (
+                s
+                for s in suppressions
+                if s.policy in (finding.policy, finding.blocks)
+                and s.resource == finding.resource
+                and s.provenance.file == finding.file
+                and (s.expires is None or s.expires >= today)
+            ),
+            None,
+        )
+        if match is None:
+            active.append(finding)
+        else:
+            suppressed.append(replace(finding, suppressed=match.reason))
+    return active, suppressed, notes

@@ -1,0 +1,101 @@
+"""What every evaluator shares: the topology, the reachability index and how findings are made."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..findings import UNVERIFIED, VIOLATED, Finding
+from ..model import Provenance, SecurityGroup, SgOrigin, Unresolved
+from ..policies import Policy
+from ..reachability import ReachabilityIndex
+from ..topology import ClusterView, Endpoint, Topology
+
+# Which group of an endpoint takes a fix: one the scanned code declares, else the cluster group
+# (a rule resource can attach to it), else an external one (a rule resource on a parameter/import).
+_FIX_PREFERENCE = {SgOrigin.DECLARED: 0, SgOrigin.CLUSTER: 1, SgOrigin.EXTERNAL: 2, SgOrigin.REMOTE_ACCESS: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    topology: Topology
+    index: ReachabilityIndex
+    verification: Policy | None  # EKS900, when selected
+    strict: bool = False
+
+    def violated(
+        self,
+        policy: Policy,
+        message: str,
+        where: Provenance,
+        *,
+        view: ClusterView | None = None,
+        node_group: str | None = None,
+        peer: str | None = None,
+        fix: str | None = None,
+        severity: str | None = None,
+    ) -> Finding:
+        return Finding(
+            policy=policy.id,
+            severity=severity or policy.severity,
+            status=VIOLATED,
+            message=message,
+            file=where.file,
+            line=where.line,
+            resource=where.resource,
+            doc=policy.doc,
+            references=policy.rows,
+            cluster=view.name if view else None,
+            node_group=node_group,
+            peer=peer,
+            fix=fix,
+        )
+
+    def unverified(
+        self,
+        blocked: Policy,
+        subject: str,
+        unknowns: Sequence[Unresolved],
+        fallback: Provenance,
+        *,
+        view: ClusterView | None = None,
+        node_group: str | None = None,
+        peer: str | None = None,
+    ) -> Finding | None:
+        """An EKS900 finding: `blocked` could not be decided for `subject` because of `unknowns`."""
+        if self.verification is None:
+            return None
+        first = next((u for u in unknowns if u.provenance.file), unknowns[0] if unknowns else None)
+        where = first.provenance if first and first.provenance.file else fallback
+        reason = first.what if first else "a value could not be resolved"
+        hint = first.hint if first and first.hint else "supply the missing value or scan the other stack"
+        more = f" (and {len(unknowns) - 1} more unknown value(s))" if len(unknowns) > 1 else ""
+        message = (
+            f"{blocked.id} ({blocked.title}) could not be verified for {subject}: {reason}{more}. To settle it: {hint}."
+        )
+        policy = self.verification
+        return Finding(
+            policy=policy.id,
+            severity="error" if self.strict else policy.severity,
+            status=UNVERIFIED,
+            message=message,
+            file=where.file,
+            line=where.line,
+            resource=where.resource,
+            doc=policy.doc,
+            references=blocked.rows,
+            cluster=view.name if view else None,
+            node_group=node_group,
+            peer=peer,
+            blocks=blocked.id,
+        )
+
+    def fix_group(self, endpoint: Endpoint) -> SecurityGroup | None:
+        groups = [g for key in endpoint.groups if (g := self.topology.group(key)) is not None]
+        if not groups:
+            return None
+        return min(groups, key=lambda g: _FIX_PREFERENCE[g.origin])
+
+    def group_name(self, endpoint: Endpoint) -> str:
+        group = self.fix_group(endpoint)
+        return group.name if group else endpoint.name

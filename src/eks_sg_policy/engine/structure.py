@@ -1,0 +1,124 @@
+"""Attachment, sharing, cardinality and tagging (EKS201-EKS204)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from ..findings import Finding
+from ..model import NodeGroupKind, Provenance, SgKey, SgOrigin, Unresolved
+from ..policies import Policy
+from ..topology import ClusterView, NodeGroupView
+from .context import Context
+
+
+def evaluate_attachment(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    wanted_kind = NodeGroupKind(policy.check["node_kind"])
+    for view in ctx.topology.clusters:
+        if view.cluster is None or view.control_plane is None:
+            continue  # the cluster is in another stack: its group cannot be named here
+        cluster_sg = view.cluster.cluster_sg
+        if cluster_sg not in view.control_plane.groups:
+            continue  # a cluster older than 1.14 has no cluster group
+        for ng in view.node_groups:
+            if ng.node_group.kind is not wanted_kind or ng.carries_cluster_sg is not False:
+                continue
+            where = ng.node_group.launch_template or ng.node_group.provenance
+            fix = (
+                f"add the cluster security group of {view.cluster.provenance.resource} "
+                f"(ClusterSecurityGroupId / vpc_config[0].cluster_security_group_id) to its launch template"
+            )
+            message = f"{ng.endpoint.name} does not carry the cluster security group. To fix: {fix}."
+            yield ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, peer=cluster_sg, fix=fix)
+
+
+def evaluate_sharing(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    """A control plane's own group (from its VPC config) used by another cluster or by other resources."""
+    clusters: dict[SgKey, list[tuple[str, Provenance]]] = defaultdict(list)
+    others: dict[SgKey, list[str]] = defaultdict(list)
+    for view in ctx.topology.clusters:
+        if view.cluster is not None:
+            for key in dict.fromkeys(k for k in view.cluster.security_groups if isinstance(k, str)):
+                clusters[key].append((view.name, view.cluster.vpc_config or view.cluster.provenance))
+        for ng in view.node_groups:
+            for key in ng.endpoint.groups:
+                others[key].append(f"node group {ng.endpoint.name}")
+    for key, where in ctx.topology.other_attachments:
+        others[key].append(f"{where.resource} ({where})")
+    for key, owners in sorted(clusters.items()):
+        group = ctx.topology.group(key)
+        users = [f"cluster {name}" for name, _ in owners[1:]] + others.get(key, [])
+        if not users or (group and group.origin is SgOrigin.CLUSTER):
+            continue
+        name = group.name if group else key
+        fix = f"give cluster {owners[0][0]} a security group of its own"
+        message = (
+            f"{name} is in the VPC config of cluster {owners[0][0]} and also used by "
+            f"{', '.join(dict.fromkeys(users))}. To fix: {fix}."
+        )
+        yield ctx.violated(policy, message, owners[0][1], peer=key, fix=fix)
+
+
+def evaluate_cardinality(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    limit = int(policy.check["max"])
+    for view in ctx.topology.clusters:
+        cluster = view.cluster
+        if cluster is None:
+            continue
+        count = len(cluster.security_groups)
+        if count > limit:
+            fix = f"keep at most {limit}; attach further rules to one of them instead"
+            message = f"cluster {view.name} lists {count} security groups in its VPC config. To fix: {fix}."
+            yield ctx.violated(policy, message, cluster.vpc_config or cluster.provenance, view=view, fix=fix)
+
+
+def evaluate_tagging(policy: Policy, ctx: Context) -> Iterator[Finding]:
+    for view in ctx.topology.clusters:
+        for ng in view.node_groups:
+            finding = _tagging_of(policy, ctx, view, ng)
+            if finding is not None:
+                yield finding
+
+
+def _tagging_of(policy: Policy, ctx: Context, view: ClusterView, ng: NodeGroupView) -> Finding | None:
+    prefix = policy.check["tag"].split("{cluster}")[0]
+    exact = policy.check["tag"].replace("{cluster}", view.name) if view.cluster else None
+    tagged: list[str] = []
+    for key in ng.endpoint.groups:
+        group = ctx.topology.group(key)
+        if group is None:
+            continue
+        if group.origin is SgOrigin.CLUSTER:
+            tagged.append(group.name)  # EKS tags the cluster group kubernetes.io/cluster/<name>=owned
+        elif any(_is_owner_tag(k, v, prefix, exact, policy.check["value"]) for k, v in group.tags):
+            tagged.append(group.name)
+    where = ng.node_group.launch_template or ng.node_group.provenance
+    if len(tagged) > 1:
+        fix = f"keep the {prefix}<cluster>=owned tag on one of them only"
+        message = (
+            f"{ng.endpoint.name} carries {len(tagged)} security groups tagged {prefix}<cluster>=owned "
+            f"({', '.join(tagged)}); LoadBalancer services will fail. To fix: {fix}."
+        )
+        return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix)
+    known = [k for k in ng.endpoint.groups if (g := ctx.topology.group(k)) and g.complete]
+    if (
+        not tagged
+        and len(ng.endpoint.groups) > 1
+        and len(known) == len(ng.endpoint.groups)
+        and not ng.endpoint.unknown_groups
+    ):
+        fix = f"tag one node security group {prefix}<cluster>=owned"
+        message = (
+            f"{ng.endpoint.name} carries {len(ng.endpoint.groups)} security groups and none is tagged "
+            f"{prefix}<cluster>=owned. To fix: {fix}."
+        )
+        return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix, severity="warning")
+    return None
+
+
+def _is_owner_tag(key: str, value: str | Unresolved, prefix: str, exact: str | None, wanted: str) -> bool:
+    if not key.startswith(prefix) or value != wanted:
+        return False
+    if exact is None or "${" in key:
+        return True
+    return key == exact

@@ -1,0 +1,1 @@
+"""Loaders: each reads one input format and produces the normalized model, nothing else."""

@@ -1,0 +1,184 @@
+"""Load the policy tables (YAML data, one file per document table) and validate them.
+
+Rows of several tables may cite one policy; they must agree on what it checks. The result is one
+`Policy` per id, carrying every row that cites it, so a finding can name its table and row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ScanError
+
+EDITIONS = ("2020", "current", "all")
+SEVERITIES = ("error", "warning", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class DocRef:
+    """A row of a table of the AWS document (or of another cited source)."""
+
+    table: str
+    row: str
+    edition: str
+    url: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"table": self.table, "row": self.row, "edition": self.edition, "url": self.url}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    title: str
+    severity: str
+    kind: str
+    check: Mapping[str, Any]
+    why: str
+    rows: tuple[DocRef, ...]
+
+    @property
+    def doc(self) -> DocRef:
+        return self.rows[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    policies: tuple[Policy, ...]
+
+    def get(self, policy_id: str) -> Policy | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+    def select(self, only: Iterable[str] = (), skip: Iterable[str] = ()) -> PolicySet:
+        wanted, unwanted = set(only), set(skip)
+        return PolicySet(tuple(p for p in self.policies if (not wanted or p.id in wanted) and p.id not in unwanted))
+
+
+def builtin_policy_dir() -> Path:
+    return Path(str(resources.files("eks_sg_policy") / "policies"))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    text = (resources.files("eks_sg_policy") / "schemas" / "policy-table.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_policies(extra_dirs: Sequence[str | Path] = (), edition: str = "all") -> PolicySet:
+    """The shipped tables plus the user's, restricted to the rows of `edition` (2020, current, all)."""
+    if edition not in EDITIONS:
+        raise ScanError("--edition", f"unknown edition {edition!r}; use one of {', '.join(EDITIONS)}")
+    files = sorted(builtin_policy_dir().glob("*.yaml"))
+    for directory in extra_dirs:
+        path = Path(directory)
+        if not path.is_dir():
+            raise ScanError(str(directory), "policy directory does not exist")
+        files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
+    rows: list[tuple[dict[str, Any], DocRef, str]] = []
+    for file in files:
+        table = _load_table(file)
+        for row in table["rows"]:
+            ref = DocRef(table["table"], row["row"], table["edition"], table["url"])
+            if edition == "all" or ref.edition in (edition, "any"):
+                rows.append((row, ref, str(file)))
+    return PolicySet(_group(rows))
+
+
+def _load_table(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text("utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScanError(str(file), f"cannot read policy file: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ScanError(str(file), f"invalid YAML: {getattr(exc, 'problem', exc)}", line) from None
+    import jsonschema  # deferred: only needed once the YAML parsed
+
+    validator = jsonschema.Draft7Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = min(errors, key=lambda e: len(list(e.absolute_path)))
+        error = _deepest(error)
+        path = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ScanError(str(file), f"invalid policy at {path}: {error.message}", _line_of(node, error.absolute_path))
+    table: dict[str, Any] = data
+    return table
+
+
+def _deepest(error: Any) -> Any:
+    """jsonschema reports if/then failures at the row; the useful message is in the context."""
+    while error.context:
+        error = max(error.context, key=lambda e: len(list(e.absolute_path)))
+    return error
+
+
+def _line_of(node: yaml.Node | None, path: Iterable[object]) -> int | None:
+    line = node.start_mark.line + 1 if node is not None else None
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _group(rows: list[tuple[dict[str, Any], DocRef, str]]) -> tuple[Policy, ...]:
+    by_id: dict[str, Policy] = {}
+    for row, ref, file in rows:
+        policy = Policy(
+            id=row["policy"],
+            title=row["title"],
+            severity=row["severity"],
+            kind=row["kind"],
+            check=row["check"],
+            why=row["why"],
+            rows=(ref,),
+        )
+        known = by_id.get(policy.id)
+        if known is None:
+            by_id[policy.id] = policy
+            continue
+        for attribute in ("title", "severity", "kind", "check"):
+            if getattr(known, attribute) != getattr(policy, attribute):
+                raise ScanError(
+                    file,
+                    f"row {ref.row!r} cites {policy.id} with a different {attribute} than row "
+                    f"{known.rows[0].row!r} of table {known.rows[0].table!r}",
+                )
+        by_id[policy.id] = Policy(
+            known.id, known.title, known.severity, known.kind, known.check, known.why, known.rows + (ref,)
+        )
+    ordered = (
+        Policy(
+            p.id,
+            p.title,
+            p.severity,
+            p.kind,
+            p.check,
+            p.why,
+            tuple(sorted(p.rows, key=lambda r: _EDITION_RANK[r.edition])),
+        )
+        for p in by_id.values()
+    )
+    return tuple(sorted(ordered, key=lambda p: p.id))
+
+
+# A finding cites the current document first, then the 2020 tables.
+_EDITION_RANK = {"current": 0, "any": 1, "2020": 2}
