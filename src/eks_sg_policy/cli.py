@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from . import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 COMMANDS = ("check", "policies")
 
 

@@ -30,6 +30,7 @@ class DocRef:
     row: str
     edition: str
     url: str
+    side: str | None = None  # "ingress" for a row with a source, "egress" for one with a destination
 
     def as_dict(self) -> dict[str, str]:
         return {"table": self.table, "row": self.row, "edition": self.edition, "url": self.url}
@@ -48,6 +49,10 @@ class Policy:
     @property
     def doc(self) -> DocRef:
         return self.rows[0]
+
+    def doc_for(self, side: str | None) -> DocRef:
+        """The row that speaks of `side` (the direction that blocks), else the primary row."""
+        return next((r for r in self.rows if r.side == side), self.rows[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,7 @@ def load_policies(extra_dirs: Sequence[str | Path] = (), edition: str = "all") -
     for file in files:
         table = _load_table(file)
         for row in table["rows"]:
-            ref = DocRef(table["table"], row["row"], table["edition"], table["url"])
+            ref = DocRef(table["table"], row["row"], table["edition"], table["url"], _side(row.get("cells") or {}))
             if edition == "all" or ref.edition in (edition, "any"):
                 rows.append((row, ref, str(file)))
     return PolicySet(_group(rows))
@@ -115,6 +120,14 @@ def _load_table(file: Path) -> dict[str, Any]:
         raise ScanError(str(file), f"invalid policy at {path}: {error.message}", _line_of(node, error.absolute_path))
     table: dict[str, Any] = data
     return table
+
+
+def _side(cells: Mapping[str, str]) -> str | None:
+    if "source" in cells:
+        return "ingress"
+    if "destination" in cells:
+        return "egress"
+    return None
 
 
 def _deepest(error: Any) -> Any:

@@ -109,8 +109,9 @@ def _violation(
         f"{_subject(src, dst)} needs {wanted}, but {missing} is blocked by {' and '.join(sides)}{partial}. "
         f"To fix: {fix}."
     )
+    doc = policy.doc_for("ingress" if ingress_missing and dst else "egress")
     return ctx.violated(
-        policy, message, where, view=view, node_group=node_name, peer=dst.key if dst else OUTSIDE_VPC, fix=fix
+        policy, message, where, view=view, node_group=node_name, peer=dst.key if dst else OUTSIDE_VPC, fix=fix, doc=doc
     )
 
 

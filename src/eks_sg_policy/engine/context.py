@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..findings import UNVERIFIED, VIOLATED, Finding
 from ..model import Provenance, SecurityGroup, SgOrigin, Unresolved
-from ..policies import Policy
+from ..policies import DocRef, Policy
 from ..reachability import ReachabilityIndex
 from ..topology import ClusterView, Endpoint, Topology
 
@@ -34,6 +34,7 @@ class Context:
         peer: str | None = None,
         fix: str | None = None,
         severity: str | None = None,
+        doc: DocRef | None = None,
     ) -> Finding:
         return Finding(
             policy=policy.id,
@@ -43,7 +44,7 @@ class Context:
             file=where.file,
             line=where.line,
             resource=where.resource,
-            doc=policy.doc,
+            doc=doc or policy.doc,
             references=policy.rows,
             cluster=view.name if view else None,
             node_group=node_group,

@@ -62,6 +62,8 @@ def _open_rules(
         else:
             what = f"{group.name} (on {attached_to}) admits {service} from {sources}, the whole internet"
             fix = f"restrict the source of this rule to the CIDRs or security groups that need {service}"
+        remote = group.origin is SgOrigin.REMOTE_ACCESS
+        doc = next((r for r in policy.rows if ("remote access" in r.row.lower()) == remote), policy.doc)
         yield ctx.violated(
             policy,
             f"{what}. To fix: {fix}.",
@@ -70,6 +72,7 @@ def _open_rules(
             node_group=None if policy.check["target"] == CONTROL_PLANE else attached_to,
             peer=f"{group.key}|{protocol}|{ports}",
             fix=fix,
+            doc=doc,
         )
 
 
