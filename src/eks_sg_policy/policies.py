@@ -176,7 +176,7 @@ def _group(rows: list[tuple[dict[str, Any], DocRef, str]]) -> tuple[Policy, ...]
                     f"{known.rows[0].row!r} of table {known.rows[0].table!r}",
                 )
         by_id[policy.id] = Policy(
-            known.id, known.title, known.severity, known.kind, known.check, known.why, known.rows + (ref,)
+            known.id, known.title, known.severity, known.kind, known.check, known.why, (*known.rows, ref)
         )
     ordered = (
         Policy(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from ..findings import Finding
-from ..model import Direction, Unresolved
+from ..model import Unresolved
 from ..net import PortSet, parse_ports
 from ..policies import Policy
 from ..reachability import Reach
