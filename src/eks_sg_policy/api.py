@@ -44,6 +44,7 @@ class Report:
     notes: tuple[str, ...]
     clusters: int
     node_groups: int
+    policies: PolicySet = field(default_factory=lambda: PolicySet(()))  # the policies this scan applied
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -59,6 +60,7 @@ class Report:
 
 
 def scan(paths: Sequence[str], options: ScanOptions | None = None) -> Report:
+    """Read `paths` (files and directories) as one scan and evaluate every selected policy."""
     options = options or ScanOptions()
     policies = _policies(options)
     units, errors, notes = discover(paths, options.max_file_size)
@@ -73,26 +75,37 @@ def scan(paths: Sequence[str], options: ScanOptions | None = None) -> Report:
             notes.append(f"{unit.files[0]}: not CloudFormation or Terraform, skipped")
         else:
             loaded.append(result)
-            notes.extend(result.notes)
-    loaded = _drop_contained(loaded)
+    return evaluate_units(loaded, options, policies, errors, notes)
+
+
+def evaluate_units(
+    loaded: Sequence[LoadedUnit],
+    options: ScanOptions,
+    policies: PolicySet | None = None,
+    errors: Sequence[ScanError] = (),
+    notes: Sequence[str] = (),
+) -> Report:
+    """Evaluate already loaded units as one scan (the cfn-lint plugin enters here)."""
+    policies = policies or _policies(options)
+    units = _drop_contained(list(loaded))
     model = Model()
-    for result in loaded:
+    for result in units:
         model = model.merged(result.model)
     topology = build_topology(model, TopologyOptions(roles=options.roles))
     verification = next((p for p in policies.policies if p.kind == "verification"), None)
     findings = evaluate(topology, policies, strict=options.strict, verification=verification)
-    suppressions = [s for result in loaded for s in result.suppressions]
+    suppressions = [s for result in units for s in result.suppressions]
     active, suppressed, expiry_notes = _apply_suppressions(findings, suppressions, options.today or date.today())
-    files = tuple(sorted({f for result in loaded for f in result.files}))
     return Report(
         version=__version__,
-        files=files,
+        files=tuple(sorted({f for result in units for f in result.files})),
         findings=tuple(active),
         suppressed=tuple(suppressed),
         errors=tuple(sorted(errors, key=lambda e: (e.file, e.line or 0))),
-        notes=tuple(notes + expiry_notes),
+        notes=tuple([*notes, *(n for result in units for n in result.notes), *expiry_notes]),
         clusters=sum(1 for view in topology.clusters if view.cluster is not None),
         node_groups=sum(len(view.node_groups) for view in topology.clusters),
+        policies=policies,
     )
 
 

@@ -63,7 +63,9 @@ class SecurityGroup:
     provenance: Provenance
     tags: tuple[tuple[str, str | Unresolved], ...] = ()
     vpc: str | Unresolved | None = None
-    has_inline: frozenset[Direction] = frozenset()  # directions written as inline rules
+    # Directions whose inline rules are authoritative: the tool that deploys the group removes any other
+    # rule of that direction (Terraform's aws_security_group ingress/egress arguments).
+    has_inline: frozenset[Direction] = frozenset()
 
     @property
     def complete(self) -> bool:

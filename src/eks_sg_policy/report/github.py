@@ -37,7 +37,7 @@ def command(name: str, message: str, **properties: str | int | None) -> str:
 
 
 def render_github(report: Report, verbose: bool = False) -> str:
-    titles = {p.id: p.title for p in load_policies().policies}
+    titles = {p.id: p.title for p in (report.policies.policies or load_policies().policies)}
     lines = [
         command("error", e.message, file=repo_relative(e.file), line=e.line, col=e.column, title="eks-sg-policy")
         for e in report.errors

@@ -26,7 +26,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def render_junit(report: Report, verbose: bool = False) -> str:
-    titles = {p.id: p.title for p in load_policies().policies}
+    titles = {p.id: p.title for p in (report.policies.policies or load_policies().policies)}
     suite = ET.Element("testsuite", name="eks-sg-policy")
 
     def case(classname: str, name: str) -> ET.Element:

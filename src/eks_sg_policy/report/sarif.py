@@ -40,7 +40,7 @@ def repo_relative(path: str) -> str:
 
 
 def render_sarif(report: Report, verbose: bool = False) -> str:
-    catalog = {p.id: p for p in load_policies().policies}
+    catalog = {p.id: p for p in (report.policies.policies or load_policies().policies)}
     findings = sorted(report.findings, key=Finding.sort_key)
     suppressed = sorted(report.suppressed, key=Finding.sort_key) if verbose else []
     rules = _rules(catalog, [*findings, *suppressed])
