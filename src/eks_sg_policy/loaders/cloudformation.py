@@ -226,7 +226,6 @@ class _Template:
 
     def _security_group(self, lid: str) -> None:
         props, key, line = self._props(lid), f"cfn:{self.path}:{lid}", self._line(lid)
-        inline: set[Direction] = set()
         for direction, prop in ((Direction.INGRESS, "SecurityGroupIngress"), (Direction.EGRESS, "SecurityGroupEgress")):
             value, at = self._get(lid, props, prop), props.key_lines.get(prop, line)
             if value is None and direction is Direction.EGRESS:  # EC2 adds allow-all egress
@@ -236,7 +235,6 @@ class _Template:
                     self.rules.append(Rule(key, direction, net.ALL, net.ALL_PORTS, peer, where, form, why, condition))
             if value is None:
                 continue
-            inline.add(direction)
             if isinstance(value, _TOKENS):
                 value = [self._unknown(lid, value, at)]
                 value_lines = [at]
@@ -248,7 +246,8 @@ class _Template:
                 self.rules.append(self._rule(lid, key, direction, item, item_line, RuleForm.INLINE))
         vpc = self._vpc_of(lid, self._get(lid, props, "VpcId"), props.key_lines.get("VpcId", line))
         tags = self._tags(lid, props)
-        self.groups[key] = SecurityGroup(key, lid, SgOrigin.DECLARED, self._prov(lid), tags, vpc, frozenset(inline))
+        # CloudFormation keeps inline and standalone rules side by side: no direction is exclusive.
+        self.groups[key] = SecurityGroup(key, lid, SgOrigin.DECLARED, self._prov(lid), tags, vpc)
 
     def _rule_resource(self, lid: str, direction: Direction) -> None:
         props, line = self.r.resolve(self._props(lid), lid), self._line(lid)
