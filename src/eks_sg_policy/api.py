@@ -11,6 +11,7 @@ from .discovery import Unit, discover
 from .engine import evaluate
 from .errors import ScanError
 from .findings import SEVERITY_RANK, Finding
+from .linking import link_exports
 from .loaders.base import LoadedUnit, Suppression
 from .model import Model
 from .policies import PolicySet, load_policies
@@ -91,6 +92,7 @@ def evaluate_units(
     model = Model()
     for result in units:
         model = model.merged(result.model)
+    model, link_notes = link_exports(model)
     topology = build_topology(model, TopologyOptions(roles=options.roles))
     verification = next((p for p in policies.policies if p.kind == "verification"), None)
     findings = evaluate(topology, policies, strict=options.strict, verification=verification)
@@ -102,7 +104,7 @@ def evaluate_units(
         findings=tuple(active),
         suppressed=tuple(suppressed),
         errors=tuple(sorted(errors, key=lambda e: (e.file, e.line or 0))),
-        notes=tuple([*notes, *(n for result in units for n in result.notes), *expiry_notes]),
+        notes=tuple([*notes, *(n for result in units for n in result.notes), *link_notes, *expiry_notes]),
         clusters=sum(1 for view in topology.clusters if view.cluster is not None),
         node_groups=sum(len(view.node_groups) for view in topology.clusters),
         policies=policies,

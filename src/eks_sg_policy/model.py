@@ -66,6 +66,7 @@ class SecurityGroup:
     # Directions whose inline rules are authoritative: the tool that deploys the group removes any other
     # rule of that direction (Terraform's aws_security_group ingress/egress arguments).
     has_inline: frozenset[Direction] = frozenset()
+    imported_as: str | None = None  # the export name an imported group comes from
 
     @property
     def complete(self) -> bool:
@@ -205,6 +206,20 @@ class Vpc:
 
 
 @dataclass(frozen=True, slots=True)
+class Export:
+    """A value a template publishes for others to import (CloudFormation `Outputs.Export.Name`).
+
+    `name` is the export name when it is known; otherwise the canonical text of its expression, with
+    `${AWS::StackName}` left in place for the linking step to match against imports.
+    """
+
+    name: str
+    name_resolved: bool
+    value: SgKey | Unresolved
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     """Everything one scan found, from every file it read.
 
@@ -222,6 +237,7 @@ class Model:
     # Places where a group is attached to something that is neither a cluster nor a node group
     # (an instance, a load balancer, ...), for the sharing policy.
     other_attachments: tuple[tuple[SgKey, Provenance], ...] = ()
+    exports: tuple[Export, ...] = ()
 
     def merged(self, other: Model) -> Model:
         return Model(
@@ -232,4 +248,5 @@ class Model:
             fargate_profiles=self.fargate_profiles + other.fargate_profiles,
             vpcs=self.vpcs + other.vpcs,
             other_attachments=self.other_attachments + other.other_attachments,
+            exports=self.exports + other.exports,
         )

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ..model import CidrPeer, Direction, Rule, RuleForm, SecurityGroup, SgOrigin
+from ..model import CidrPeer, Direction, Rule, RuleForm, SecurityGroup, SgOrigin, SgPeer
 from ..net import PortRange, PortSet, covers_whole_internet, parse_ports
 from ..policies import Policy
 from ..topology import CONTROL_PLANE, ClusterView
@@ -112,5 +112,9 @@ def evaluate_forbidden_connectivity(policy: Policy, ctx: Context) -> Iterator[Fi
 
 
 def _written_grants(grants: tuple[Rule, ...]) -> list[tuple[Rule, PortRange]]:
-    """Grants written in the code (not EKS/EC2 defaults), with their port ranges."""
-    return [(r, r.ports) for r in grants if r.form is not RuleForm.IMPLICIT and isinstance(r.ports, PortRange)]
+    """Grants written in the code for a group (not EKS/EC2 defaults, not CIDRs, which EKS301/302 judge)."""
+    return [
+        (r, r.ports)
+        for r in grants
+        if r.form is not RuleForm.IMPLICIT and isinstance(r.peer, SgPeer) and isinstance(r.ports, PortRange)
+    ]

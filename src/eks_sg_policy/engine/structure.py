@@ -100,20 +100,25 @@ def _tagging_of(policy: Policy, ctx: Context, view: ClusterView, ng: NodeGroupVi
             f"({', '.join(tagged)}); LoadBalancer services will fail. To fix: {fix}."
         )
         return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix)
-    known = [k for k in ng.endpoint.groups if (g := ctx.topology.group(k)) and g.complete]
-    if (
-        not tagged
-        and len(ng.endpoint.groups) > 1
-        and len(known) == len(ng.endpoint.groups)
-        and not ng.endpoint.unknown_groups
-    ):
-        fix = f"tag one node security group {prefix}<cluster>=owned"
-        message = (
-            f"{ng.endpoint.name} carries {len(ng.endpoint.groups)} security groups and none is tagged "
-            f"{prefix}<cluster>=owned. To fix: {fix}."
-        )
-        return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix, severity="warning")
-    return None
+    groups = ng.endpoint.groups
+    complete = all((g := ctx.topology.group(k)) is not None and g.complete for k in groups)
+    if tagged or len(groups) < 2 or not complete or ng.endpoint.unknown_groups:
+        return None
+    wanted = exact or f"{prefix}<cluster>"
+    others = sorted(
+        f"{g.name} is tagged {k}"
+        for key in groups
+        if (g := ctx.topology.group(key)) is not None
+        for k, v in g.tags
+        if k.startswith(prefix)
+    )
+    elsewhere = f" ({'; '.join(others)})" if others else ""
+    fix = f"tag one node security group {wanted}={policy.check['value']}"
+    message = (
+        f"{ng.endpoint.name} carries {len(groups)} security groups and none is tagged "
+        f"{wanted}={policy.check['value']}{elsewhere}. To fix: {fix}."
+    )
+    return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix, severity="warning")
 
 
 def _is_owner_tag(key: str, value: str | Unresolved, prefix: str, exact: str | None, wanted: str) -> bool:

@@ -20,6 +20,7 @@ from ..model import (
     Cluster,
     ClusterLink,
     Direction,
+    Export,
     FargateProfile,
     Model,
     NodeGroup,
@@ -71,7 +72,7 @@ def load_cloudformation_document(path: str, document: Any, params: Mapping[str, 
 
 class _Template:
     def __init__(self, path: str, document: LineDict, resources: LineDict, params: Mapping[str, str]) -> None:
-        self.path, self.resources = path, resources
+        self.path, self.resources, self.document = path, resources, document
         self.notes: list[str] = []  # said under --verbose
         if "Transform" in document and resources is not document:
             line = document.key_lines["Transform"]
@@ -125,11 +126,45 @@ class _Template:
             handlers.get(self.types[lid], self._cluster if self.types[lid] == CLUSTER else self._other)(lid)
         suppressions = tuple(s for lid in map(str, self.resources) for s in self._suppressions(lid))
         vpcs = tuple(Vpc(f"cfn:{self.path}:{i}", tuple(c), self._prov(i)) for i, (c, ok) in self.vpcs.items() if ok)
+        exports = self._exports()
         model = Model(
             tuple(self.groups.values()), tuple(self.rules), tuple(self.clusters), tuple(self.node_groups),
-            tuple(self.fargate), vpcs, tuple(self.attachments),
+            tuple(self.fargate), vpcs, tuple(self.attachments), exports,
         )  # fmt: skip
         return LoadedUnit((self.path,), model, suppressions, tuple(self.notes))
+
+    def _exports(self) -> tuple[Export, ...]:
+        """Outputs exported under a name whose value is a security group."""
+        outputs = self.document.get("Outputs")
+        if not isinstance(outputs, LineDict):
+            return ()
+        found: list[Export] = []
+        for name, output in outputs.items():
+            if not isinstance(output, LineDict) or not isinstance(output.get("Export"), LineDict):
+                continue
+            line = outputs.key_lines.get(name, 0)
+            export_name = output["Export"].get("Name")
+            if export_name is None or "Value" not in output:
+                continue
+            value = self.r.resolve(output["Value"], str(name))
+            if not isinstance(value, ResourceRef | AttRef | ParamRef | ImportRef) and not (
+                isinstance(value, str) and value.startswith("sg-")
+            ):
+                continue
+            if isinstance(value, ResourceRef | AttRef) and not self._is_group_reference(value):
+                continue
+            group = self._group(str(name), value, line)
+            text = self.r.canonical(export_name, str(name))
+            resolved = "${" not in text
+            if group is not None:
+                found.append(Export(text, resolved, group, Provenance(self.path, line, str(name))))
+        return tuple(found)
+
+    def _is_group_reference(self, value: ResourceRef | AttRef) -> bool:
+        target, attribute = value.logical_id, getattr(value, "attribute", None)
+        if self.types.get(target) == SECURITY_GROUP:
+            return attribute in (None, "GroupId")
+        return self.types.get(target) == CLUSTER and attribute == "ClusterSecurityGroupId"
 
     # --- reading values -------------------------------------------------------------------
 
@@ -175,9 +210,10 @@ class _Template:
 
     # --- group keys -----------------------------------------------------------------------
 
-    def _external(self, key: SgKey, name: str, line: int, resource: str) -> SgKey:
+    def _external(self, key: SgKey, name: str, line: int, resource: str, imported_as: str | None = None) -> SgKey:
         if key not in self.groups:
-            self.groups[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, Provenance(self.path, line, resource))
+            where = Provenance(self.path, line, resource)
+            self.groups[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, where, imported_as=imported_as)
         return key
 
     def _group(self, lid: str, value: Any, line: int) -> SgKey | Unresolved | None:
@@ -196,7 +232,7 @@ class _Template:
             return self._external(key, value.name, self.r.parameter_line(value.name) or line, value.name)
         if isinstance(value, ImportRef):
             key = f"import:{value.name}" if value.name_resolved else f"import:{self.path}:{value.name}"
-            return self._external(key, value.name, line, lid)
+            return self._external(key, value.name, line, lid, value.name if value.name_resolved else None)
         if isinstance(value, ResourceRef | AttRef):
             target, attribute = value.logical_id, getattr(value, "attribute", None)
             if self.types.get(target) == SECURITY_GROUP and attribute in (None, "GroupId"):
