@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -31,6 +32,7 @@ class ScanOptions:
     strict: bool = False
     edition: str = "all"
     roles: Mapping[str, str] = field(default_factory=dict)
+    stack_names: Mapping[str, str] = field(default_factory=dict)  # template path -> stack name
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     today: date | None = None  # for suppression expiry; None: the real date
 
@@ -46,6 +48,8 @@ class Report:
     clusters: int
     node_groups: int
     policies: PolicySet = field(default_factory=lambda: PolicySet(()))  # the policies this scan applied
+    baseline_known: int = 0  # findings hidden because a baseline already holds them
+    baseline_gone: tuple[str, ...] = ()  # baseline entries the scan no longer finds
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -133,12 +137,21 @@ def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:
     from .loaders.cfn_yaml import looks_like_cloudformation
     from .loaders.cloudformation import load_cloudformation
 
+    params = dict(options.params)
+    stack_name = _stack_name(unit.files[0], options.stack_names)
+    if stack_name is not None:
+        params["AWS::StackName"] = stack_name
     try:
-        return load_cloudformation(unit.files[0], unit.text, options.params)
+        return load_cloudformation(unit.files[0], unit.text, params)
     except ScanError:
         if unit.explicit or looks_like_cloudformation(unit.text):
             raise
         return None
+
+
+def _stack_name(file: str, stack_names: Mapping[str, str]) -> str | None:
+    wanted = os.path.normpath(file)
+    return next((name for path, name in stack_names.items() if os.path.normpath(path) == wanted), None)
 
 
 def _drop_contained(units: list[LoadedUnit]) -> list[LoadedUnit]:

@@ -1,0 +1,398 @@
+"""A tokenizer and precedence-climbing parser for HCL expressions and string templates.
+
+The input is the exact source text of one attribute's expression (sliced from the file by
+`hcl_parse`), or a `.tf.json` string, which is a template. Operator precedence follows the HCL
+native syntax specification: `||` < `&&` < `== !=` < `< > <= >=` < `+ -` < `* / %` < unary.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from . import hcl_ast as ast
+from .hcl_template import TemplateScanner
+
+MAX_DEPTH = 120
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
+_PUNCT = (
+    "...", "==", "!=", "<=", ">=", "&&", "||", "=>", "::",
+    "<", ">", "+", "-", "*", "/", "%", "!", "?", ":", "=", "(", ")", "[", "]", "{", "}", ",", ".", "~",
+)  # fmt: skip
+_BINARY_PRECEDENCE = {
+    "||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
+    "+": 5, "-": 5, "*": 6, "/": 6, "%": 6,
+}  # fmt: skip
+
+
+class HclSyntaxError(Exception):
+    """An expression this parser cannot read, with its 1-based position."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # ident, number, punct, quote, heredoc, eof
+    text: str
+    start: int
+    end: int
+    newline_before: bool
+
+
+class Parser:
+    """Parses one expression; positions are offsets into `text`."""
+
+    def __init__(self, text: str, line: int = 1, column: int = 1) -> None:
+        self.text = text
+        self.pos = 0
+        self.base_line = line
+        self.base_column = column
+        self.depth = 0
+        self._newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self._cache: dict[int, Token] = {}
+        self.templates = TemplateScanner(self)
+
+    # -- positions and errors -------------------------------------------------------------
+    def line_at(self, pos: int) -> int:
+        return self.base_line + bisect.bisect_left(self._newlines, pos)
+
+    def column_at(self, pos: int) -> int:
+        index = bisect.bisect_left(self._newlines, pos)
+        if index == 0:
+            return self.base_column + pos
+        return pos - self._newlines[index - 1]
+
+    def error(self, message: str, pos: int | None = None) -> HclSyntaxError:
+        at = self.pos if pos is None else pos
+        return HclSyntaxError(message, self.line_at(at), self.column_at(at))
+
+    # -- tokens ---------------------------------------------------------------------------
+    def _skip_space(self, pos: int) -> tuple[int, bool]:
+        text, newline = self.text, False
+        while pos < len(text):
+            ch = text[pos]
+            if ch == "\n":
+                newline, pos = True, pos + 1
+            elif ch in " \t\r":
+                pos += 1
+            elif ch == "#" or text.startswith("//", pos):
+                end = text.find("\n", pos)
+                pos = len(text) if end < 0 else end
+            elif text.startswith("/*", pos):
+                end = text.find("*/", pos + 2)
+                if end < 0:
+                    raise self.error("unterminated comment", pos)
+                newline = newline or "\n" in text[pos:end]
+                pos = end + 2
+            else:
+                break
+        return pos, newline
+
+    def peek_at(self, pos: int) -> Token:
+        cached = self._cache.get(pos)
+        if cached is None:
+            cached = self._cache[pos] = self._lex(pos)
+        return cached
+
+    def _lex(self, origin: int) -> Token:
+        pos, newline = self._skip_space(origin)
+        text = self.text
+        if pos >= len(text):
+            return Token("eof", "", pos, pos, newline)
+        ch = text[pos]
+        if ch == '"':
+            return Token("quote", '"', pos, pos + 1, newline)
+        if match := _HEREDOC.match(text, pos):
+            return Token("heredoc", match.group(0), pos, match.end(), newline)
+        if match := _IDENT.match(text, pos):
+            return Token("ident", match.group(0), pos, match.end(), newline)
+        if match := _NUMBER.match(text, pos):
+            return Token("number", match.group(0), pos, match.end(), newline)
+        for punct in _PUNCT:
+            if text.startswith(punct, pos):
+                return Token("punct", punct, pos, pos + len(punct), newline)
+        raise self.error(f"unexpected character {ch!r}", pos)
+
+    def peek(self) -> Token:
+        return self.peek_at(self.pos)
+
+    def peek2(self) -> Token:
+        return self.peek_at(self.peek().end)
+
+    def advance(self) -> Token:
+        token = self.peek()
+        self.pos = token.end
+        return token
+
+    def accept(self, punct: str) -> bool:
+        token = self.peek()
+        if token.kind == "punct" and token.text == punct:
+            self.pos = token.end
+            return True
+        return False
+
+    def expect(self, punct: str) -> Token:
+        token = self.peek()
+        if token.kind != "punct" or token.text != punct:
+            raise self.error(f"expected {punct!r}, found {token.text or 'end of expression'!r}", token.start)
+        self.pos = token.end
+        return token
+
+    def expect_ident(self) -> str:
+        token = self.peek()
+        if token.kind != "ident":
+            raise self.error(f"expected a name, found {token.text or 'end of expression'!r}", token.start)
+        self.pos = token.end
+        return token.text
+
+    def is_punct(self, punct: str) -> bool:
+        token = self.peek()
+        return token.kind == "punct" and token.text == punct
+
+    def is_keyword(self, word: str, token: Token | None = None) -> bool:
+        token = token or self.peek()
+        return token.kind == "ident" and token.text == word
+
+    # -- grammar --------------------------------------------------------------------------
+    def parse_all(self) -> ast.Node:
+        node = self.expression()
+        token = self.peek()
+        if token.kind != "eof":
+            raise self.error(f"unexpected {token.text!r} after expression", token.start)
+        return node
+
+    def expression(self) -> ast.Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error("expression nested too deeply")
+        try:
+            condition = self.binary(1)
+            if not self.accept("?"):
+                return condition
+            if_true = self.expression()
+            self.expect(":")
+            if_false = self.expression()
+            return ast.Conditional(condition.line, condition, if_true, if_false)
+        finally:
+            self.depth -= 1
+
+    def binary(self, min_precedence: int) -> ast.Node:
+        left = self.unary()
+        while True:
+            token = self.peek()
+            precedence = _BINARY_PRECEDENCE.get(token.text, 0) if token.kind == "punct" else 0
+            if precedence < min_precedence:
+                return left
+            self.pos = token.end
+            right = self.binary(precedence + 1)
+            left = ast.Binary(left.line, token.text, left, right)
+
+    def unary(self) -> ast.Node:
+        token = self.peek()
+        if token.kind == "punct" and token.text in ("!", "-"):
+            self.pos = token.end
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.error("expression nested too deeply")
+            try:
+                operand = self.unary()
+            finally:
+                self.depth -= 1
+            line = self.line_at(token.start)
+            if token.text == "-" and isinstance(operand, ast.Literal) and _is_number(operand.value):
+                return ast.Literal(line, -operand.value)  # type: ignore[operator]
+            return ast.Unary(line, token.text, operand)
+        return self.postfix(self.primary())
+
+    def postfix(self, node: ast.Node) -> ast.Node:
+        while True:
+            token = self.peek()
+            if token.kind != "punct":
+                return node
+            if token.text == ".":
+                node = self._dot(node, token)
+            elif token.text == "[" and not token.newline_before:
+                node = self._bracket(node, token)
+            else:
+                return node
+
+    def _dot(self, node: ast.Node, dot: Token) -> ast.Node:
+        self.pos = dot.end
+        after = self.peek()
+        if after.kind == "punct" and after.text == "*":
+            self.pos = after.end
+            steps: list[ast.SplatAttr | ast.SplatIndex] = []
+            while self.is_punct(".") and self.peek2().kind == "ident":
+                self.advance()
+                steps.append(ast.SplatAttr(self.expect_ident()))
+            return ast.Splat(node.line, node, tuple(steps))
+        if after.kind == "number" and after.text.isdigit():
+            self.pos = after.end
+            return ast.Index(node.line, node, ast.Literal(node.line, int(after.text)))
+        return ast.GetAttr(node.line, node, self.expect_ident())
+
+    def _bracket(self, node: ast.Node, bracket: Token) -> ast.Node:
+        self.pos = bracket.end
+        if self.is_punct("*") and self.peek2().text == "]":
+            self.advance()
+            self.advance()
+            return ast.Splat(node.line, node, tuple(self._splat_steps()))
+        key = self.expression()
+        self.expect("]")
+        return ast.Index(node.line, node, key)
+
+    def _splat_steps(self) -> list[ast.SplatAttr | ast.SplatIndex]:
+        steps: list[ast.SplatAttr | ast.SplatIndex] = []
+        while True:
+            if self.is_punct(".") and self.peek2().kind == "ident":
+                self.advance()
+                steps.append(ast.SplatAttr(self.expect_ident()))
+            elif self.is_punct(".") and self.peek2().kind == "number":
+                self.advance()
+                steps.append(ast.SplatIndex(ast.Literal(0, int(self.advance().text))))
+            elif self.is_punct("[") and not self.peek().newline_before:
+                self.advance()
+                steps.append(ast.SplatIndex(self.expression()))
+                self.expect("]")
+            else:
+                return steps
+
+    def primary(self) -> ast.Node:
+        token = self.peek()
+        line = self.line_at(token.start)
+        if token.kind == "number":
+            self.pos = token.end
+            return ast.Literal(line, _number(token.text))
+        if token.kind == "ident":
+            return self._identifier(token, line)
+        if token.kind == "quote":
+            self.pos = token.end
+            return self.templates.quoted(line)
+        if token.kind == "heredoc":
+            self.pos = token.end
+            return self.templates.heredoc(token.text, line)
+        if token.kind == "punct" and token.text == "(":
+            self.pos = token.end
+            inner = self.expression()
+            self.expect(")")
+            return inner
+        if token.kind == "punct" and token.text == "[":
+            self.pos = token.end
+            return self._tuple(line)
+        if token.kind == "punct" and token.text == "{":
+            self.pos = token.end
+            return self._object(line)
+        raise self.error(f"unexpected {token.text or 'end of expression'!r}", token.start)
+
+    def _identifier(self, token: Token, line: int) -> ast.Node:
+        self.pos = token.end
+        name = token.text
+        if name in ("true", "false"):
+            return ast.Literal(line, name == "true")
+        if name == "null":
+            return ast.Literal(line, None)
+        if self.is_punct("::"):
+            while self.accept("::"):
+                name += "::" + self.expect_ident()
+        after = self.peek()
+        if after.kind == "punct" and after.text == "(" and not after.newline_before:
+            self.pos = after.end
+            return self._call(name, line)
+        return ast.Variable(line, name)
+
+    def _call(self, name: str, line: int) -> ast.Node:
+        args: list[ast.Node] = []
+        expand = False
+        while not self.accept(")"):
+            args.append(self.expression())
+            if self.accept("..."):
+                expand = True
+            if not self.accept(","):
+                self.expect(")")
+                break
+        return ast.Call(line, name, tuple(args), expand)
+
+    def _tuple(self, line: int) -> ast.Node:
+        if self.is_keyword("for") and self.peek2().kind == "ident":
+            return self._for(line, "]")
+        items: list[ast.Node] = []
+        while not self.accept("]"):
+            items.append(self.expression())
+            if not self.accept(","):
+                self.expect("]")
+                break
+        return ast.TupleCons(line, tuple(items))
+
+    def _object(self, line: int) -> ast.Node:
+        if self.is_keyword("for") and self.peek2().kind == "ident":
+            return self._for(line, "}")
+        items: list[tuple[ast.Node, ast.Node]] = []
+        while not self.accept("}"):
+            key = self._object_key()
+            if not (self.accept("=") or self.accept(":")):
+                raise self.error("expected '=' after object key")
+            items.append((key, self.expression()))
+            self.accept(",")
+        return ast.ObjectCons(line, tuple(items))
+
+    def _object_key(self) -> ast.Node:
+        token = self.peek()
+        after = self.peek2()
+        if token.kind == "ident" and after.kind == "punct" and after.text in ("=", ":"):
+            self.pos = token.end
+            return ast.Literal(self.line_at(token.start), token.text)
+        return self.expression()
+
+    def _for(self, line: int, closer: str) -> ast.Node:
+        self.advance()  # for
+        first = self.expect_ident()
+        second = self.expect_ident() if self.accept(",") else None
+        if not self.is_keyword("in"):
+            raise self.error("expected 'in' in for expression")
+        self.advance()
+        collection = self.expression()
+        self.expect(":")
+        key: ast.Node | None = None
+        value = self.expression()
+        if closer == "}":
+            self.expect("=>")
+            key, value = value, self.expression()
+        grouping = closer == "}" and self.accept("...")
+        condition = None
+        if self.is_keyword("if"):
+            self.advance()
+            condition = self.expression()
+        self.expect(closer)
+        key_var, value_var = (first, second) if second is not None else (None, first)
+        return ast.ForExpr(line, key_var, value_var, collection, value, key, condition, grouping)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(text: str) -> int | float:
+    if all(ch.isdigit() for ch in text):
+        return int(text)
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
+def parse_expression(text: str, line: int = 1, column: int = 1) -> ast.Node:
+    """Parse one HCL expression; raises HclSyntaxError with an absolute line and column."""
+    return Parser(text, line, column).parse_all()
+
+
+def parse_template(text: str, line: int = 1, column: int = 1) -> ast.Node:
+    """Parse a bare template (a `.tf.json` string): `${...}` and `%{...}` are active, no escapes."""
+    parser = Parser(text, line, column)
+    return parser.templates.raw(line)

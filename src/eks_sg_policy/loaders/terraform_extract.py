@@ -1,0 +1,190 @@
+"""Reading evaluated resource attributes as model values: group keys, CIDRs, text, lines.
+
+`View` wraps one resource instance (or one of its nested blocks): it evaluates attributes on
+demand, turns anything undecidable into `model.Unresolved` with the attribute's provenance, and
+expands nested and dynamic blocks. `Collector` holds what every resource contributes and the
+security groups seen only by reference (variables, data sources, literal ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..errors import ScanError
+from ..model import Provenance, SecurityGroup, SgKey, SgOrigin, Unresolved
+from ..net import IPNetwork, NetValueError, parse_cidr
+from .hcl_eval import Scope
+from .hcl_parse import Block
+from .hcl_values import EvalError, Lazy, Ref, Tagged, Unknown, force, to_text
+from .terraform_context import LoadContext
+from .terraform_resources import ResourceInstance, evaluate_attribute, nested_blocks
+
+SG_REF_KINDS = frozenset({"sg", "cluster-sg", "var", "data"})
+_READ: object = object()  # "read the attribute" (None is a value: null)
+
+
+@dataclass(slots=True)
+class Collector:
+    ctx: LoadContext
+    groups: dict[SgKey, SecurityGroup] = field(default_factory=dict)
+    external: dict[SgKey, SecurityGroup] = field(default_factory=dict)
+    used: dict[SgKey, Provenance] = field(default_factory=dict)
+
+    def use(self, key: SgKey, provenance: Provenance, name: str) -> SgKey:
+        """Record that `key` is named somewhere; keys not declared become EXTERNAL groups."""
+        if key not in self.external:
+            self.external[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, provenance)
+        return key
+
+
+class View:
+    """One resource instance or nested block, read attribute by attribute."""
+
+    def __init__(self, collector: Collector, instance: ResourceInstance, block: Block, scope: Scope) -> None:
+        self.collector = collector
+        self.instance = instance
+        self.block = block
+        self.scope = scope
+
+    @classmethod
+    def of(cls, collector: Collector, instance: ResourceInstance) -> View:
+        return cls(collector, instance, instance.block, instance.scope)
+
+    @property
+    def file(self) -> str:
+        return self.instance.file
+
+    def provenance(self, line: int | None = None) -> Provenance:
+        return Provenance(self.file, line if line is not None else self.block.line, self.instance.address)
+
+    def line(self, name: str) -> int:
+        attribute = self.block.attributes.get(name)
+        return attribute.line if attribute is not None else self.block.line
+
+    def has(self, name: str) -> bool:
+        return name in self.block.attributes
+
+    def value(self, name: str) -> object:
+        """The attribute's value (None when absent), forced one level."""
+        attribute = self.block.attributes.get(name)
+        if attribute is None:
+            return None
+        return force(evaluate_attribute(self.instance, attribute, self.scope, (name,)))
+
+    def blocks(self, name: str) -> tuple[list[View], Unknown | None]:
+        try:
+            found, unknown = nested_blocks(self.block, name, self.scope)
+        except EvalError as exc:
+            self.collector.ctx.note(f"{self.file}:{self.block.line}: {self.instance.address}: {exc.message}")
+            return [], Unknown(f"{name} blocks of {self.instance.address} could not be evaluated: {exc.message}")
+        return [View(self.collector, self.instance, block, scope) for block, scope in found], unknown
+
+    def first_block(self, name: str) -> View | None:
+        views, _unknown = self.blocks(name)
+        return views[0] if views else None
+
+    def unresolved(self, value: Unknown | Ref, name: str, line: int | None = None) -> Unresolved:
+        what = value.what if isinstance(value, (Unknown, Ref)) else str(value)
+        hint = value.hint if isinstance(value, (Unknown, Ref)) else ""
+        return Unresolved(f"{name}: {what}", self.provenance(line if line is not None else self.line(name)), hint)
+
+    # -- conversions ----------------------------------------------------------------------
+    def group(self, name: str, value: object = _READ, line: int | None = None) -> SgKey | Unresolved | None:
+        value = self.value(name) if value is _READ else force(value)
+        at = line if line is not None else self.line(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, Tagged):
+            value = str.__str__(value)
+        if isinstance(value, Ref) and value.kind in SG_REF_KINDS:
+            shown = value.what if value.kind in ("var", "data") else value.key
+            identity = value.key
+            if value.kind == "data" and identity.endswith(".id"):
+                identity, shown = identity[: -len(".id")], shown[: -len(".id")]  # data:<dir>:<address>
+            return self.collector.use(identity, self.provenance(at), shown)
+        if isinstance(value, str):
+            return self.collector.use(value, self.provenance(at), value)
+        if isinstance(value, (Unknown, Ref)):
+            return self.unresolved(value, name, at)
+        return Unresolved(f"{name}: not a security group id ({value!r})", self.provenance(at))
+
+    def groups(self, name: str, value: object = _READ, line: int | None = None) -> list[SgKey | Unresolved]:
+        value = self.value(name) if value is _READ else force(value)
+        at = line if line is not None else self.line(name)
+        if value is None:
+            return []
+        if isinstance(value, Ref) and value.kind == "sg":
+            value = [value]
+        if isinstance(value, (Unknown, Ref)):
+            return [self.unresolved(value, name, at)]
+        if not isinstance(value, list):
+            value = [value]
+        out: list[SgKey | Unresolved] = []
+        for item in _flatten_once(value):
+            key = self.group(name, item, at) if item is not None else None
+            if key is not None:
+                out.append(key)
+        return out
+
+    def cidrs(self, name: str, value: object = _READ, line: int | None = None) -> list[IPNetwork | Unresolved]:
+        value = self.value(name) if value is _READ else force(value)
+        at = line if line is not None else self.line(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            value = [value]
+        out: list[IPNetwork | Unresolved] = []
+        for item in _flatten_once(value):
+            if item is None or item == "":
+                continue
+            if isinstance(item, (Unknown, Ref)):
+                out.append(self.unresolved(item, name, at))
+            elif isinstance(item, Lazy):
+                out.append(Unresolved(f"{name}: not a CIDR", self.provenance(at)))
+            else:
+                out.append(self.cidr(item, name, at))
+        return out
+
+    def cidr(self, value: object, name: str, line: int) -> IPNetwork:
+        try:
+            return parse_cidr(str.__str__(value) if isinstance(value, str) else value)
+        except NetValueError as exc:
+            raise ScanError(self.file, f"{self.instance.address}: {name}: {exc}", line) from None
+
+    def text(self, name: str, value: object = _READ) -> str | Unresolved | None:
+        value = self.value(name) if value is _READ else force(value)
+        if value is None:
+            return None
+        if isinstance(value, (Unknown, Ref)):
+            return self.unresolved(value, name)
+        try:
+            return to_text(value, name)
+        except EvalError:
+            return Unresolved(f"{name}: not a string ({value!r})", self.provenance(self.line(name)))
+
+    def tags(self, name: str = "tags") -> tuple[tuple[str, str | Unresolved], ...]:
+        value = self.value(name)
+        if isinstance(value, (Unknown, Ref)):
+            self.collector.ctx.note(
+                f"{self.file}:{self.line(name)}: {self.instance.address}: tags unknown ({value.what})"
+            )
+            return ()
+        if not isinstance(value, dict):
+            return ()
+        out: list[tuple[str, str | Unresolved]] = []
+        for key, item in value.items():
+            text = self.text(name, item)
+            if text is not None:  # a null tag value: the provider sets no tag
+                out.append((key, text))
+        return tuple(out)
+
+
+def _flatten_once(values: list[object]) -> Iterator[object]:
+    """Terraform 0.11 wrote `["${var.list}"]`; a nested list in a list of ids means its items."""
+    for item in values:
+        item = force(item)
+        if isinstance(item, list):
+            yield from (force(i) for i in item)
+        else:
+            yield item
