@@ -238,6 +238,9 @@ class Model:
     # (an instance, a load balancer, ...), for the sharing policy.
     other_attachments: tuple[tuple[SgKey, Provenance], ...] = ()
     exports: tuple[Export, ...] = ()
+    # Parts of the input that were not evaluated (a registry module, say) and may hold clusters,
+    # node groups or rules: the scan is incomplete there, and says so.
+    unevaluated: tuple[Unresolved, ...] = ()
 
     def merged(self, other: Model) -> Model:
         return Model(
@@ -249,4 +252,5 @@ class Model:
             vpcs=self.vpcs + other.vpcs,
             other_attachments=self.other_attachments + other.other_attachments,
             exports=self.exports + other.exports,
+            unevaluated=self.unevaluated + other.unevaluated,
         )

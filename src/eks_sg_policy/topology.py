@@ -88,6 +88,7 @@ class Topology:
     clusters: tuple[ClusterView, ...]
     vpc_cidrs: tuple[IPNetwork, ...]
     other_attachments: tuple[tuple[SgKey, Provenance], ...] = ()
+    unevaluated: tuple[Unresolved, ...] = ()
 
     def group(self, key: SgKey) -> SecurityGroup | None:
         return self.groups.get(key)
@@ -110,7 +111,12 @@ def build_topology(model: Model, options: TopologyOptions | None = None) -> Topo
     views = _cluster_views(model, groups, all_rules, options)
     vpc_cidrs = tuple(cidr for vpc in model.vpcs for cidr in vpc.cidrs)
     return Topology(
-        groups=groups, rules=all_rules, clusters=views, vpc_cidrs=vpc_cidrs, other_attachments=model.other_attachments
+        groups=groups,
+        rules=all_rules,
+        clusters=views,
+        vpc_cidrs=vpc_cidrs,
+        other_attachments=model.other_attachments,
+        unevaluated=model.unevaluated,
     )
 
 

@@ -57,4 +57,15 @@ def evaluate(
                 finding.message,
             )
             found.setdefault(key, finding)
+    if verification is not None:
+        for finding in _incomplete_scan(ctx, topology):
+            found.setdefault((finding.policy, finding.file, finding.line, finding.message), finding)
     return sorted(found.values(), key=Finding.sort_key)
+
+
+def _incomplete_scan(ctx: Context, topology: Topology) -> Iterator[Finding]:
+    """Parts of the input the scan could not evaluate: none of the requirements is verified there."""
+    for what in topology.unevaluated:
+        finding = ctx.incomplete(what)
+        if finding is not None:
+            yield finding

@@ -91,6 +91,23 @@ class Context:
             blocks=blocked.id,
         )
 
+    def incomplete(self, what: Unresolved) -> Finding | None:
+        """An EKS900 finding for a part of the input that was not evaluated at all."""
+        if self.verification is None:
+            return None
+        policy = self.verification
+        return Finding(
+            policy=policy.id,
+            severity="error" if self.strict else policy.severity,
+            status=UNVERIFIED,
+            message=f"{what.what}. To settle it: {what.hint}.",
+            file=what.provenance.file,
+            line=what.provenance.line,
+            resource=what.provenance.resource,
+            doc=policy.doc,
+            references=policy.rows,
+        )
+
     def fix_group(self, endpoint: Endpoint) -> SecurityGroup | None:
         groups = [g for key in endpoint.groups if (g := self.topology.group(key)) is not None]
         if not groups:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from ..errors import ScanError
 from .base import LoadedUnit
@@ -64,7 +65,7 @@ def _load(directory: str, files: list[str], variables: dict[str, object], var_fi
     for name in sorted(set(values) - set(config.variables)):
         ctx.note(f"a value is given for variable {name!r}, which {ctx.root_dir} does not declare")
     root = ModuleInstance(ctx, config, values=values)
-    model = build_model(root)
+    model = replace(build_model(root), unevaluated=tuple(ctx.unevaluated))
     suppressions = collect_suppressions(root)
     read = list(dict.fromkeys([*ctx.files, *value_files]))
     return LoadedUnit(tuple(read), model, tuple(suppressions), tuple(ctx.notes))

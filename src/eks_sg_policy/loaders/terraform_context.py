@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import ScanError
+from ..model import Unresolved
 from . import hcl_ast as ast
 from .hcl_eval import evaluate
 from .hcl_values import EvalError
@@ -20,6 +21,7 @@ class LoadContext:
         self.root_dir = normalize_dir(root_dir)
         self.cwd = os.path.abspath(root_dir)
         self.notes: dict[str, None] = {}
+        self.unevaluated: list[Unresolved] = []  # modules that may create EKS resources, not evaluated
         self.files: dict[str, None] = {}
         self._stack: list[str] = []
         self._configs: dict[str, ModuleConfig] = {}

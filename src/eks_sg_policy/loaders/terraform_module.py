@@ -7,11 +7,12 @@ depends on) is ever computed; a reference cycle is reported with the names that 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ScanError
-from ..model import Unresolved
+from ..model import Provenance, Unresolved
 from . import hcl_ast as ast
 from .hcl_eval import Scope, evaluate
 from .hcl_expr import HclSyntaxError, parse_expression
@@ -25,6 +26,10 @@ from .terraform_resources import ResourceInstance
 MAX_MODULE_DEPTH = 8
 _MISSING = object()
 _COLLECTION_KINDS = frozenset({"list", "set", "map", "object", "tuple"})
+
+# Module names or sources that suggest EKS clusters, node groups or security groups.
+_EKS_RELATED = re.compile(r"eks|security.?group|\bsg\b|node|cluster|worker|autoscal", re.I)
+_NOT_EKS = re.compile(r"\biam\b|irsa|kms|addons?\b|fargate|label", re.I)
 
 
 @dataclass(slots=True)
@@ -258,6 +263,27 @@ class ModuleInstance:
             self._children[name] = self._load_children(name)
         return self._children[name]
 
+    def _unevaluated(self, label: str, source: str, decl: BlockDecl, why: str) -> None:
+        """Record a module that may create clusters, node groups or rules: the scan is incomplete there.
+
+        Judged by the module's own name and source (not its parents'), and only when it has instances."""
+        own = f"{label.rsplit('module.', 1)[-1]} {source.rsplit('//', 1)[-1]}"
+        if not _EKS_RELATED.search(own) or _NOT_EKS.search(own):
+            return
+        try:
+            if not self.expand(decl, label).instances:
+                return
+        except ScanError:
+            pass  # the count/for_each error is reported when the module is evaluated; here it is unknown
+        self.ctx.unevaluated.append(
+            Unresolved(
+                f"{label} (source {source}) is not evaluated because {why}; the clusters, node groups and "
+                "security group rules it creates are not verified",
+                Provenance(decl.file, decl.line, label),
+                "scan a local copy of the module (after `terraform init` it is under .terraform/modules)",
+            )
+        )
+
     def _load_children(self, name: str) -> ChildGroup:
         decl = self.config.modules[name]
         label = f"{self.prefix}module.{name}"
@@ -268,11 +294,13 @@ class ModuleInstance:
             return ChildGroup("?")
         if not source.startswith(("./", "../")):
             self.ctx.note(f"{label} (source {source}) not evaluated")
+            self._unevaluated(label, source, decl, "it is not a local module")
             return ChildGroup(source)
         directory = normalize_dir(posixpath.join(self.config.directory, source))
         files = module_files(directory)
         if not files:
             self.ctx.note(f"{label} (source {source}) not evaluated: directory {directory} not found")
+            self._unevaluated(label, source, decl, f"its directory {directory} is not there")
             return ChildGroup(source)
         if directory in self.chain or len(self.chain) > MAX_MODULE_DEPTH:
             self.ctx.note(f"{label} (source {source}) not evaluated: modules nest too deeply or recursively")
