@@ -60,7 +60,7 @@ def test_cluster_and_the_cluster_security_group_eks_creates(tmp_path: Path) -> N
     assert (cluster.provenance.line, cluster.vpc_config and cluster.vpc_config.line) == (2, 5)
     cluster_group = next(g for g in unit.model.security_groups if g.key == cluster.cluster_sg)
     assert cluster_group.origin is SgOrigin.CLUSTER
-    assert cluster_group.name == "aws_eks_cluster.main.vpc_config[0].cluster_security_group_id"
+    assert cluster_group.name == "aws_eks_cluster.main cluster security group"
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,7 @@ def cluster(view: View, names: dict[str, str]) -> tuple[Cluster, SecurityGroup]:
     # EKS tags this group kubernetes.io/cluster/<name>=owned; the CLUSTER origin says so.
     cluster_group = SecurityGroup(
         key=cluster_sg_key(key),
-        name=f"{instance.address}.vpc_config[0].cluster_security_group_id",
+        name=f"{instance.address} cluster security group",
         origin=SgOrigin.CLUSTER,
         provenance=view.provenance(),
     )
