@@ -49,6 +49,8 @@ def report_dict(report: Report, verbose: bool = False) -> dict[str, Any]:
             "suppressed": len(report.suppressed),
         },
     }
+    if report.baseline_known or report.baseline_gone:
+        data["baseline"] = {"known": report.baseline_known, "gone": list(report.baseline_gone)}
     if verbose:
         data["suppressed"] = [finding_dict(f) for f in report.suppressed]
         data["notes"] = list(report.notes)

@@ -32,6 +32,9 @@ def render_text(report: Report, verbose: bool = False, colour: bool = False) -> 
                 f"{finding.file}:{finding.line}: {finding.policy} suppressed ({finding.suppressed}): {finding.message}"
             )
         lines.extend(f"note: {n}" for n in report.notes)
+    if report.baseline_known or report.baseline_gone:
+        lines.append(f"{report.baseline_known} known finding(s) from the baseline are not shown")
+        lines.extend(f"baseline entry no longer found: {entry}" for entry in report.baseline_gone)
     lines.append(_summary(report))
     return "\n".join(lines) + "\n"
 
