@@ -16,6 +16,7 @@ from .linking import link_exports
 from .loaders.base import LoadedUnit, Suppression
 from .model import Model
 from .policies import PolicySet, load_policies
+from .remediation import attach_edits
 from .topology import TopologyOptions, build_topology
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
@@ -99,7 +100,7 @@ def evaluate_units(
     model, link_notes = link_exports(model)
     topology = build_topology(model, TopologyOptions(roles=options.roles))
     verification = next((p for p in policies.policies if p.kind == "verification"), None)
-    findings = evaluate(topology, policies, strict=options.strict, verification=verification)
+    findings = attach_edits(evaluate(topology, policies, strict=options.strict, verification=verification), topology)
     suppressions = [s for result in units for s in result.suppressions]
     active, suppressed, expiry_notes = _apply_suppressions(findings, suppressions, options.today or date.today())
     return Report(
@@ -130,10 +131,9 @@ def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:
 
         return load_terraform_module(unit.directory, unit.files, options.variables, options.var_files)
     if unit.kind == "tfplan":
-        raise ScanError(
-            unit.files[0],
-            "Terraform plan JSON is not supported by this version; scan the module directory (.tf files) instead",
-        )
+        from .loaders.tfplan import load_plan
+
+        return load_plan(unit.files[0], unit.text)
     from .loaders.cfn_yaml import looks_like_cloudformation
     from .loaders.cloudformation import load_cloudformation
 

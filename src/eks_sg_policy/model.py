@@ -50,6 +50,22 @@ class SgOrigin(str, Enum):
     REMOTE_ACCESS = "remote-access"  # the SSH/RDP group EKS creates for a managed node group
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """How the code refers to a group, for fix snippets written in the language of the file.
+
+    kind: "resource" (a declared group: CloudFormation logical id / Terraform address), "cluster"
+    (the group EKS creates for a cluster: the cluster's logical id / address), "parameter"
+    (CloudFormation parameter / Terraform variable), "import" (an export name), "data" (a Terraform
+    data source address), "literal" (an sg- id), "attribute" (`Resource.Attribute` of another resource).
+    `module` is the Terraform module path the name is relative to ("" for the root and CloudFormation).
+    """
+
+    kind: str
+    name: str
+    module: str = ""
+
+
 SgKey = str
 """The identity of a security group within one scan. Two references to the same group (a `Ref`
 and a `GetAtt GroupId`, two imports of one export, two uses of one parameter) give one key."""
@@ -67,6 +83,7 @@ class SecurityGroup:
     # rule of that direction (Terraform's aws_security_group ingress/egress arguments).
     has_inline: frozenset[Direction] = frozenset()
     imported_as: str | None = None  # the export name an imported group comes from
+    ref: GroupRef | None = None
 
     @property
     def complete(self) -> bool:

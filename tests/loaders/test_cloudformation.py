@@ -16,6 +16,7 @@ from eks_sg_policy.model import (
     CidrPeer,
     ClusterLink,
     Direction,
+    GroupRef,
     Model,
     NodeGroupKind,
     NoPeer,
@@ -317,7 +318,8 @@ def test_external_groups_have_stable_identities() -> None:
     m = model(KEYS)
     groups = groups_by_key(m)
     param = f"param:{PATH}:ControlPlaneSG"
-    assert groups[param] == SecurityGroup(param, "ControlPlaneSG", SgOrigin.EXTERNAL, at(2, "ControlPlaneSG"))
+    assert groups[param] == SecurityGroup(param, "ControlPlaneSG", SgOrigin.EXTERNAL, at(2, "ControlPlaneSG"),
+                                          ref=GroupRef("parameter", "ControlPlaneSG"))  # fmt: skip
     assert groups["import:shared-SG"].origin is SgOrigin.EXTERNAL
     assert groups["import:shared-SG"].name == "shared-SG"
     unresolved_import = f"import:{PATH}:${{ClusterStackName}}-SG"
@@ -342,7 +344,8 @@ def test_a_parameter_value_is_the_group_id() -> None:
     by_resource = {r.provenance.resource: r for r in m.rules}
     assert by_resource["ByRef"].peer == SgPeer("sg-cp")
     assert by_resource["Imported"].peer == SgPeer("import:blue-SG")
-    assert groups_by_key(m)["sg-cp"] == SecurityGroup("sg-cp", "sg-cp", SgOrigin.EXTERNAL, at(16, "ByRef"))
+    assert groups_by_key(m)["sg-cp"] == SecurityGroup("sg-cp", "sg-cp", SgOrigin.EXTERNAL, at(16, "ByRef"),
+                                                      ref=GroupRef("literal", "sg-cp"))  # fmt: skip
     assert f"param:{PATH}:ControlPlaneSG" not in groups_by_key(m)
 
 
@@ -561,7 +564,7 @@ def test_a_cluster_and_its_cluster_security_group() -> None:
     assert cluster.remote_node_networks[0] == ipaddress.ip_network("10.80.0.0/16")
     cluster_sg = groups_by_key(m)[cluster.cluster_sg]
     assert cluster_sg == SecurityGroup(cluster.cluster_sg, "Cluster cluster security group", SgOrigin.CLUSTER,
-                                       at(7, "Cluster"))  # fmt: skip
+                                       at(7, "Cluster"), ref=GroupRef("cluster", "Cluster"))  # fmt: skip
     assert rules_of(m, cluster.cluster_sg, INGRESS)[0].peer == SgPeer(key("ControlPlaneSG"))
     assert rules_of(m, cluster.cluster_sg, EGRESS) == []  # the EKS defaults are added by topology
     assert unnamed.name == Unresolved("the name of Unnamed is generated at deploy time", at(19, "Unnamed"))

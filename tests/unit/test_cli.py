@@ -241,3 +241,27 @@ def test_no_colour_unless_a_terminal(example: Path) -> None:
         [sys.executable, "-m", "eks_sg_policy", "check", str(example)], capture_output=True, text=True
     )
     assert "\033[" not in result.stdout
+
+
+def test_sarif_of_the_failing_example_validates_and_carries_fix_suggestions(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+
+    assert main(["check", "--format", "sarif", str(example)]) == 1
+    sarif = json.loads(capsys.readouterr().out)
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text("utf-8"))
+    assert not list(jsonschema.Draft7Validator(schema).iter_errors(sarif))
+    results = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
+    insert = results["EKS102"]["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    assert insert["deletedRegion"]["startLine"] == 44
+    assert "Type: AWS::EC2::SecurityGroupIngress" in insert["insertedContent"]["text"]
+    assert "fixes" not in results["EKS201"]
+
+
+def test_json_fix_is_the_snippet_for_connectivity_findings(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, data = _json(capsys, "--only", "EKS102", str(example))
+    finding = data["findings"][0]  # type: ignore[index]
+    assert finding["fix"].startswith("  NodeSecurityGroupIngressTcp10250FromControlPlaneSecurityGroup:\n")
+    assert finding["fix_edits"][0]["insert_before_line"] == 44
+    assert finding["fix_hint"].startswith("add an ingress rule on NodeSecurityGroup")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..findings import Finding
-from ..model import Unresolved
+from ..findings import Finding, RuleFix
+from ..model import Direction, Unresolved
 from ..net import PortSet, parse_ports
 from ..policies import Policy
 from ..reachability import Reach
@@ -111,8 +111,24 @@ def _violation(
     )
     doc = policy.doc_for("ingress" if ingress_missing and dst else "egress")
     return ctx.violated(
-        policy, message, where, view=view, node_group=node_name, peer=dst.key if dst else OUTSIDE_VPC, fix=fix, doc=doc
-    )
+        policy, message, where, view=view, node_group=node_name, peer=dst.key if dst else OUTSIDE_VPC, fix=fix,
+        doc=doc, rule_fixes=_rule_fixes(ctx, src, dst, blocked),
+    )  # fmt: skip
+
+
+def _rule_fixes(ctx: Context, src: Endpoint, dst: Endpoint | None, blocked: list[Reach]) -> tuple[RuleFix, ...]:
+    """The rules that close the gap: egress on the sender's group, ingress on the receiver's."""
+    sender, receiver = ctx.fix_group(src), ctx.fix_group(dst) if dst else None
+    fixes: list[RuleFix] = []
+    for reach in blocked:
+        out, into = reach.blocked_by_egress, reach.blocked_by_ingress
+        if out and sender is not None and dst is None:
+            fixes.append(RuleFix(Direction.EGRESS, sender.key, None, reach.protocol, out, cidr="0.0.0.0/0"))
+        elif out and sender is not None and receiver is not None:
+            fixes.append(RuleFix(Direction.EGRESS, sender.key, receiver.key, reach.protocol, out))
+        if into and receiver is not None and sender is not None:
+            fixes.append(RuleFix(Direction.INGRESS, receiver.key, sender.key, reach.protocol, into))
+    return tuple(fixes)
 
 
 def _join(parts: Iterable[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..findings import UNVERIFIED, VIOLATED, Finding
+from ..findings import UNVERIFIED, VIOLATED, Finding, RuleFix
 from ..model import Provenance, SecurityGroup, SgOrigin, Unresolved
 from ..policies import DocRef, Policy
 from ..reachability import ReachabilityIndex
@@ -35,6 +35,7 @@ class Context:
         fix: str | None = None,
         severity: str | None = None,
         doc: DocRef | None = None,
+        rule_fixes: tuple[RuleFix, ...] = (),
     ) -> Finding:
         return Finding(
             policy=policy.id,
@@ -50,6 +51,7 @@ class Context:
             node_group=node_group,
             peer=peer,
             fix=fix,
+            rule_fixes=rule_fixes,
         )
 
     def unverified(

@@ -22,6 +22,7 @@ from ..model import (
     Direction,
     Export,
     FargateProfile,
+    GroupRef,
     Model,
     NodeGroup,
     NodeGroupKind,
@@ -210,10 +211,18 @@ class _Template:
 
     # --- group keys -----------------------------------------------------------------------
 
-    def _external(self, key: SgKey, name: str, line: int, resource: str, imported_as: str | None = None) -> SgKey:
+    def _external(
+        self,
+        key: SgKey,
+        name: str,
+        line: int,
+        resource: str,
+        imported_as: str | None = None,
+        ref: GroupRef | None = None,
+    ) -> SgKey:
         if key not in self.groups:
             where = Provenance(self.path, line, resource)
-            self.groups[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, where, imported_as=imported_as)
+            self.groups[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, where, imported_as=imported_as, ref=ref)
         return key
 
     def _group(self, lid: str, value: Any, line: int) -> SgKey | Unresolved | None:
@@ -223,16 +232,20 @@ class _Template:
         if isinstance(value, str):
             if "{{resolve:" in value:
                 return Unresolved(f"dynamic reference {value} is resolved at deploy time", self._prov(lid, line))
-            return self._external(str(value), str(value), line, lid)
+            return self._external(str(value), str(value), line, lid, ref=GroupRef("literal", str(value)))
         if isinstance(value, ParamRef):
             if str(self.r.parameters.get(value.name, {}).get("Type", "")).startswith(("List<", "CommaDelimited")):
                 what = f"parameter {value.name} (a list of security groups) has no value"
                 return Unresolved(what, self._prov(lid, line), f"--param {value.name}=sg-1,sg-2")
             key = f"param:{self.path}:{value.name}"
-            return self._external(key, value.name, self.r.parameter_line(value.name) or line, value.name)
+            where = self.r.parameter_line(value.name) or line
+            return self._external(key, value.name, where, value.name, ref=GroupRef("parameter", value.name))
         if isinstance(value, ImportRef):
             key = f"import:{value.name}" if value.name_resolved else f"import:{self.path}:{value.name}"
-            return self._external(key, value.name, line, lid, value.name if value.name_resolved else None)
+            imported = value.name if value.name_resolved else None
+            return self._external(
+                key, value.name, line, lid, imported, GroupRef("import", value.name) if imported else None
+            )
         if isinstance(value, ResourceRef | AttRef):
             target, attribute = value.logical_id, getattr(value, "attribute", None)
             if self.types.get(target) == SECURITY_GROUP and attribute in (None, "GroupId"):
@@ -240,7 +253,8 @@ class _Template:
             if self.types.get(target) == CLUSTER and attribute == "ClusterSecurityGroupId":
                 return f"cluster-sg:cfn:{self.path}:{target}"
             name = target if attribute is None else f"{target}.{attribute}"
-            return self._external(f"ext:{self.path}:{name}", name, line, target)
+            ref = GroupRef("attribute", name) if attribute else GroupRef("resource", target)
+            return self._external(f"ext:{self.path}:{name}", name, line, target, ref=ref)
         raise self._error(lid, f"a security group must be an id, not {value!r}", line)
 
     def _groups(self, lid: str, value: Any, line: int, strict: bool = True) -> list[SgKey | Unresolved]:
@@ -283,7 +297,8 @@ class _Template:
         vpc = self._vpc_of(lid, self._get(lid, props, "VpcId"), props.key_lines.get("VpcId", line))
         tags = self._tags(lid, props)
         # CloudFormation keeps inline and standalone rules side by side: no direction is exclusive.
-        self.groups[key] = SecurityGroup(key, lid, SgOrigin.DECLARED, self._prov(lid), tags, vpc)
+        ref = GroupRef("resource", lid)
+        self.groups[key] = SecurityGroup(key, lid, SgOrigin.DECLARED, self._prov(lid), tags, vpc, ref=ref)
 
     def _rule_resource(self, lid: str, direction: Direction) -> None:
         props, line = self.r.resolve(self._props(lid), lid), self._line(lid)
@@ -411,7 +426,8 @@ class _Template:
         if "Name" in props:
             self.clusters_by_name.setdefault(self.r.canonical(props["Name"], lid), key)
         sg_key = f"cluster-sg:{key}"
-        self.groups[sg_key] = SecurityGroup(sg_key, f"{lid} cluster security group", SgOrigin.CLUSTER, where)
+        ref = GroupRef("cluster", lid)
+        self.groups[sg_key] = SecurityGroup(sg_key, f"{lid} cluster security group", SgOrigin.CLUSTER, where, ref=ref)
         groups: list[SgKey | Unresolved] = []
         config, config_where = self._map(lid, props, "ResourcesVpcConfig"), None
         if isinstance(config, LineDict):

@@ -22,7 +22,7 @@ from ..model import (
 )
 from ..net import IPNetwork
 from .hcl_values import Ref, Tagged, Unknown, force
-from .terraform_extract import View
+from .terraform_extract import View, group_ref
 from .terraform_resources import cluster_sg_key
 
 CLUSTER_TAG = "kubernetes.io/cluster/"
@@ -81,6 +81,7 @@ def cluster(view: View, names: dict[str, str]) -> tuple[Cluster, SecurityGroup]:
         name=f"{instance.address} cluster security group",
         origin=SgOrigin.CLUSTER,
         provenance=view.provenance(),
+        ref=group_ref("cluster", instance.address),
     )
     return result, cluster_group
 

@@ -8,11 +8,12 @@ security groups seen only by reference (variables, data sources, literal ids).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ScanError
-from ..model import Provenance, SecurityGroup, SgKey, SgOrigin, Unresolved
+from ..model import GroupRef, Provenance, SecurityGroup, SgKey, SgOrigin, Unresolved
 from ..net import IPNetwork, NetValueError, parse_cidr
 from .hcl_eval import Scope
 from .hcl_parse import Block
@@ -34,8 +35,28 @@ class Collector:
     def use(self, key: SgKey, provenance: Provenance, name: str) -> SgKey:
         """Record that `key` is named somewhere; keys not declared become EXTERNAL groups."""
         if key not in self.external:
-            self.external[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, provenance)
+            self.external[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, provenance, ref=_external_ref(key, name))
         return key
+
+
+_MODULE_PREFIX = re.compile(r"^((?:module\.[^.\[]+(?:\[[^\]]*\])?\.)*)(.*)$")
+
+
+def group_ref(kind: str, address: str) -> GroupRef:
+    """A reference relative to the module the address lives in: `module.a["x"].aws_security_group.b`
+    is `aws_security_group.b` in module `module.a["x"]`."""
+    match = _MODULE_PREFIX.match(address)
+    module, local = (match.group(1).rstrip("."), match.group(2)) if match else ("", address)
+    return GroupRef(kind, local, module)
+
+
+def _external_ref(key: SgKey, shown: str) -> GroupRef:
+    if key.startswith("var:"):
+        ref = group_ref("parameter", shown)
+        return GroupRef("parameter", ref.name.removeprefix("var."), ref.module)
+    if key.startswith("data:"):
+        return group_ref("data", shown)
+    return GroupRef("literal", shown)
 
 
 class View:

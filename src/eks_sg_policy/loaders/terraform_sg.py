@@ -28,7 +28,7 @@ from ..model import (
 )
 from ..net import NetValueError, PortRange, normalize_protocol, port_range
 from .hcl_values import ObjectValue, Ref, Unknown, force
-from .terraform_extract import View
+from .terraform_extract import View, group_ref
 from .terraform_resources import ResourceInstance
 
 RULE_RESOURCES = (
@@ -84,6 +84,7 @@ def security_group(view: View) -> tuple[SecurityGroup, list[Rule]]:
         tags=view.tags(),
         vpc=view.text("vpc_id", vpc),
         has_inline=frozenset(inline),
+        ref=group_ref("resource", instance.address),
     )
     return group, rules
 

@@ -22,7 +22,11 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "node_group": finding.node_group,
         "doc": finding.doc.as_dict(),
         "references": [ref.as_dict() for ref in finding.references],
-        "fix": finding.fix,
+        "fix": "".join(e.text for e in finding.edits) if finding.edits else finding.fix,
+        "fix_hint": finding.fix,
+        "fix_edits": [
+            {"file": e.file, "insert_before_line": e.line, "inside": e.inside, "text": e.text} for e in finding.edits
+        ],
         "fingerprint": finding.fingerprint(),
     }
     if finding.blocks:

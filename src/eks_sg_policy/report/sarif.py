@@ -131,9 +131,26 @@ def _result(finding: Finding, rule_index: int, occurrences: Counter[str]) -> dic
     }
     if finding.blocks:
         result["properties"]["blocks"] = finding.blocks
+    if finding.edits:
+        result["fixes"] = [_fix(finding)]
     if finding.suppressed is not None:
         result["suppressions"] = [{"kind": "inSource", "justification": finding.suppressed}]
     return result
+
+
+def _fix(finding: Finding) -> dict[str, Any]:
+    """A SARIF fix: each snippet inserted (an empty deleted region) before its line."""
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for edit in finding.edits:
+        region = {"startLine": edit.line, "startColumn": 1, "endLine": edit.line, "endColumn": 1}
+        changes.setdefault(edit.file, []).append({"deletedRegion": region, "insertedContent": {"text": edit.text}})
+    return {
+        "description": {"text": finding.fix or "add the missing rules"},
+        "artifactChanges": [
+            {"artifactLocation": _location(file, None)["physicalLocation"]["artifactLocation"], "replacements": repl}
+            for file, repl in sorted(changes.items())
+        ],
+    }
 
 
 def _location(file: str, line: int | None, column: int | None = None) -> dict[str, Any]:

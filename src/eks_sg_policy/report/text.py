@@ -25,7 +25,9 @@ def render_text(report: Report, verbose: bool = False, colour: bool = False) -> 
     ordered = sorted(report.findings, key=lambda f: (f.cluster or "", *f.sort_key()))
     for cluster, group in groupby(ordered, key=lambda f: f.cluster or ""):
         lines.append(f"# cluster {cluster}" if cluster else "# not tied to a cluster")
-        lines.extend(_line(f, colour) for f in group)
+        for finding in group:
+            lines.append(_line(finding, colour))
+            lines.extend(_edits(finding))
     if verbose:
         for finding in report.suppressed:
             lines.append(
@@ -46,6 +48,15 @@ def _line(finding: Finding, colour: bool) -> str:
     status = " (unverified)" if finding.status == "unverified" else ""
     doc = f" [{finding.doc.table}: {finding.doc.row}]"
     return f"{finding.file}:{finding.line}: {finding.policy} {severity}{status} {finding.message}{doc}"
+
+
+def _edits(finding: Finding) -> list[str]:
+    lines = []
+    for edit in finding.edits:
+        where = f"inside {edit.inside}, " if edit.inside else ""
+        lines.append(f"    fix: add to {edit.file}, {where}before line {edit.line}:")
+        lines.extend(f"    | {text}".rstrip() for text in edit.text.rstrip("\n").splitlines())
+    return lines
 
 
 def _summary(report: Report) -> str:
