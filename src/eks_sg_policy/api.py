@@ -11,6 +11,7 @@ from . import __version__
 from .discovery import Unit, discover
 from .engine import evaluate
 from .errors import ScanError
+from .explain import ClusterMatrix, reachability_matrix
 from .findings import SEVERITY_RANK, Finding
 from .linking import link_exports
 from .loaders.base import LoadedUnit, Suppression
@@ -35,6 +36,7 @@ class ScanOptions:
     roles: Mapping[str, str] = field(default_factory=dict)
     stack_names: Mapping[str, str] = field(default_factory=dict)  # template path -> stack name
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    matrix: bool = False  # also compute the reachability matrix (explain, Markdown diagrams)
     today: date | None = None  # for suppression expiry; None: the real date
 
 
@@ -51,6 +53,7 @@ class Report:
     policies: PolicySet = field(default_factory=lambda: PolicySet(()))  # the policies this scan applied
     baseline_known: int = 0  # findings hidden because a baseline already holds them
     baseline_gone: tuple[str, ...] = ()  # baseline entries the scan no longer finds
+    matrices: tuple[ClusterMatrix, ...] = ()  # with ScanOptions.matrix: who can reach whom, per cluster
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -113,6 +116,7 @@ def evaluate_units(
         clusters=sum(1 for view in topology.clusters if view.cluster is not None),
         node_groups=sum(len(view.node_groups) for view in topology.clusters),
         policies=policies,
+        matrices=reachability_matrix(topology, policies) if options.matrix else (),
     )
 
 

@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scan_options(baseline)
     baseline.add_argument("--output", "-o", metavar="FILE", required=True)
 
+    explain = sub.add_parser("explain", help="who can reach whom, per cluster, against each requirement")
+    _add_scan_options(explain)
+    explain.add_argument("--diagram", choices=("mermaid", "dot"), help="print a diagram instead of the table")
+    explain.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+
     listing = sub.add_parser("policies", help="list the policy catalog")
     listing.add_argument("--format", "-f", choices=("text", "json"), default="text")
     listing.add_argument("--policies", action="append", default=[], metavar="DIR")
@@ -118,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _policies(args)
         if args.command == "baseline":
             return _baseline(args)
+        if args.command == "explain":
+            return _explain(args)
         return _check(args)
     except (ScanError, UsageError) as error:
         sys.stderr.write(f"eks-sg-policy: error: {error}\n")
@@ -158,15 +165,18 @@ def _scan_options(args: argparse.Namespace, config: Config) -> ScanOptions:
     )
 
 
-def _run_scan(args: argparse.Namespace) -> tuple[Report, Config]:
+def _run_scan(args: argparse.Namespace, matrix: bool = False) -> tuple[Report, Config]:
+    from dataclasses import replace
+
     from .api import scan
 
     config = _config(args)
-    return scan(args.paths or ["."], _scan_options(args, config)), config
+    options = replace(_scan_options(args, config), matrix=matrix)
+    return scan(args.paths or ["."], options), config
 
 
 def _check(args: argparse.Namespace) -> int:
-    report, config = _run_scan(args)
+    report, config = _run_scan(args, matrix=args.format == "markdown")
     baseline = args.baseline or (config.resolve(config.get("baseline")) if config.get("baseline") else None)
     if baseline:
         from .baseline import apply_baseline, load_baseline
@@ -188,6 +198,17 @@ def _render(report: Report, fmt: str, verbose: bool, to_terminal: bool) -> str:
     from .report import FORMATS as RENDERERS
 
     return RENDERERS[fmt](report, verbose)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .report.diagram import render_dot, render_matrix_text, render_mermaid
+
+    report, _ = _run_scan(args, matrix=True)
+    renderers = {"mermaid": render_mermaid, "dot": render_dot, None: render_matrix_text}
+    _emit(renderers[args.diagram](report.matrices), args.output)
+    for problem in report.errors:
+        sys.stderr.write(f"eks-sg-policy: error: {problem}\n")
+    return EXIT_ERROR if report.errors else EXIT_OK
 
 
 def _baseline(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ def evaluate_connectivity(policy: Policy, ctx: Context) -> Iterator[Finding]:
     ports = parse_ports(check["ports"])
     protocols: Sequence[str] = check["protocols"]
     for view in ctx.topology.clusters:
-        for src, dst in _pairs(view, check["from"], check["to"]):
+        for src, dst in endpoint_pairs(view, check["from"], check["to"]):
             if src is None or (dst is None and check["to"] != OUTSIDE_VPC):
                 finding = _control_plane_unknown(policy, ctx, view, src or dst)
             else:
@@ -33,7 +33,9 @@ def evaluate_connectivity(policy: Policy, ctx: Context) -> Iterator[Finding]:
                 yield finding
 
 
-def _pairs(view: ClusterView, src_role: str, dst_role: str) -> Iterator[tuple[Endpoint | None, Endpoint | None]]:
+def endpoint_pairs(
+    view: ClusterView, src_role: str, dst_role: str
+) -> Iterator[tuple[Endpoint | None, Endpoint | None]]:
     nodes = [ng.endpoint for ng in view.node_groups]
     cp = view.control_plane
     if src_role == NODE_GROUP and dst_role == CONTROL_PLANE:

@@ -31,6 +31,10 @@ def render_markdown(report: Report, verbose: bool = False) -> str:
     collapsed = [f for f in findings if _collapsed(f)]
     tabled = [f for f in findings if not _collapsed(f)]
     lines = [MARKER, _heading(report), "", *_summary(report)]
+    if report.matrices:
+        from .diagram import render_mermaid
+
+        lines += ["", "### Who can reach whom", "", "```mermaid", render_mermaid(report.matrices).rstrip(), "```"]
     if report.errors:
         lines += ["", "### Files that could not be read", ""]
         lines += [f"- {_code(str(e))}" for e in report.errors]
@@ -42,7 +46,15 @@ def render_markdown(report: Report, verbose: bool = False) -> str:
         lines += _details(
             f"{len(collapsed)} requirement(s) could not be verified", _table((*_COLUMNS[:5], "To decide it"), rows)
         )
-    hints = [f"- {_code(_where(f))} **{f.policy}**: {cell(f.fix)}" for f in tabled if f.fix]
+    hints = []
+    for f in tabled:
+        if f.fix:
+            hints.append(f"- {_code(_where(f))} **{f.policy}**: {cell(f.fix)}")
+        for edit in f.edits:
+            language = "hcl" if edit.file.endswith(".tf") else "json" if edit.file.endswith(".json") else "yaml"
+            where = f"inside {edit.inside}, " if edit.inside else ""
+            hints += ["", f"  Add to {_code(edit.file)}, {where}before line {edit.line}:", "",
+                      f"  ```{language}", *(f"  {t}" for t in edit.text.rstrip().splitlines()), "  ```"]  # fmt: skip
     if hints:
         lines += _details("Fix hints", hints)
     if verbose and report.suppressed:
