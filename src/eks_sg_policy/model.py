@@ -36,6 +36,21 @@ class Unresolved:
         return self.what
 
 
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """Exists only when named conditions take the given values (CloudFormation Conditions, `Fn::If`).
+
+    Unlike a bare `Unresolved` condition, a guard can be decided case by case: a requirement met in
+    every case passes, one blocked in every case is violated, anything else is unverified.
+    """
+
+    terms: tuple[tuple[str, bool], ...]  # (condition id, the value it must have); ids are unique per scan
+    why: Unresolved
+
+    def holds(self, case: dict[str, bool]) -> bool:
+        return all(case.get(name) == value for name, value in self.terms)
+
+
 class Direction(str, Enum):
     INGRESS = "ingress"
     EGRESS = "egress"
@@ -153,7 +168,7 @@ class Rule:
     form: RuleForm = RuleForm.STANDALONE
     description: str = ""
     # Set when the rule exists only under a condition the scan cannot decide.
-    condition: Unresolved | None = None
+    condition: Guard | Unresolved | None = None
 
 
 class NodeGroupKind(str, Enum):

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import product
 
 from .model import (
     CidrPeer,
     Direction,
+    Guard,
     NoPeer,
     Peer,
     PrefixListPeer,
@@ -37,6 +39,7 @@ from .net import (
 from .topology import Endpoint, Topology
 
 YES, MAYBE, NO = "yes", "maybe", "no"
+MAX_CASE_CONDITIONS = 4  # up to 16 cases are tried one by one; beyond that, guarded rules are "maybe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,47 +102,76 @@ class ReachabilityIndex:
                 self._by_group[(rule.group, rule.direction)].append(rule)
             elif isinstance(rule.group, Unresolved):
                 self._floating[rule.direction].append(rule)
+        self._cases = self._all_cases()
 
     def rules_of(self, group: SgKey, direction: Direction) -> Sequence[Rule]:
         return self._by_group.get((group, direction), ())
 
-    def reach(self, src: Endpoint, dst: Endpoint, protocol: str, ports: PortSet) -> Reach:
-        egress = self._side(src, Direction.EGRESS, dst, protocol, ports)
-        ingress = self._side(dst, Direction.INGRESS, src, protocol, ports)
+    def reach(
+        self, src: Endpoint, dst: Endpoint, protocol: str, ports: PortSet, case: dict[str, bool] | None = None
+    ) -> Reach:
+        egress = self._side(src, Direction.EGRESS, dst, protocol, ports, case)
+        ingress = self._side(dst, Direction.INGRESS, src, protocol, ports, case)
         return Reach(protocol, ports, egress, ingress)
 
-    def reach_outside(self, src: Endpoint, protocol: str, ports: PortSet) -> Reach:
+    def reach_outside(self, src: Endpoint, protocol: str, ports: PortSet, case: dict[str, bool] | None = None) -> Reach:
         """Egress of `src` to addresses outside the VPC (the internet, AWS APIs, prefix lists)."""
-        egress = self._side(src, Direction.EGRESS, None, protocol, ports)
+        egress = self._side(src, Direction.EGRESS, None, protocol, ports, case)
         return Reach(protocol, ports, egress, None)
 
+    def cases(self) -> list[dict[str, bool] | None]:
+        """Every assignment of the guard conditions, when there are few enough to try them all."""
+        return self._cases
+
+    def _all_cases(self) -> list[dict[str, bool] | None]:
+        terms = (t for r in self.topology.rules if isinstance(r.condition, Guard) for t in r.condition.terms)
+        names = sorted({name for name, _ in terms})
+        if not names or len(names) > MAX_CASE_CONDITIONS:
+            return [None]
+        return [dict(zip(names, values, strict=True)) for values in product((True, False), repeat=len(names))]
+
     def _side(
-        self, own: Endpoint, direction: Direction, other: Endpoint | None, protocol: str, required: PortSet
+        self,
+        own: Endpoint,
+        direction: Direction,
+        other: Endpoint | None,
+        protocol: str,
+        required: PortSet,
+        case: dict[str, bool] | None = None,
     ) -> SideCoverage:
-        allowed, maybe = NO_PORTS, NO_PORTS
+        allowed = NO_PORTS
         grants: list[Rule] = []
-        unknowns: list[Unresolved] = []
+        maybes: list[tuple[PortSet, Unresolved]] = []
         candidates: list[Rule] = [r for g in own.groups for r in self.rules_of(g, direction)]
         candidates.extend(self._floating.get(direction, ()))
         for rule in candidates:
+            condition = rule.condition
+            if isinstance(condition, Guard) and case is not None:
+                if not condition.holds(case):
+                    continue
+                condition = None
             verdict, ports, why = self._rule_grants(rule, other, protocol)
             if verdict == NO or not ports.intersection(required):
                 continue
-            if verdict == YES and rule.condition is None and isinstance(rule.group, str):
+            if verdict == YES and condition is None and isinstance(rule.group, str):
                 allowed = allowed.union(ports)
                 grants.append(rule)
             else:
-                maybe = maybe.union(ports)
-                unknowns.append(why or rule.condition or _floating(rule))
+                reason = why or (condition.why if isinstance(condition, Guard) else condition) or _floating(rule)
+                maybes.append((ports, reason))
         for key in own.groups:
             group = self.topology.group(key)
             if group is None or not group.complete:
-                maybe = maybe.union(required)
-                unknowns.append(_external(key, group.name if group else key, direction, group))
-        if own.unknown_groups:
-            maybe = maybe.union(required)
-            unknowns.extend(own.unknown_groups)
-        return SideCoverage(direction, allowed, maybe.difference(allowed), tuple(grants), tuple(unknowns))
+                maybes.append((required, _external(key, group.name if group else key, direction, group)))
+        maybes.extend((required, unknown) for unknown in own.unknown_groups)
+        # Only what could change the verdict counts: ports already proven allowed need no more evidence.
+        open_ports = required.difference(allowed)
+        relevant = [(p, why) for p, why in maybes if p.intersection(open_ports)]
+        maybe = NO_PORTS
+        for ports, _ in relevant:
+            maybe = maybe.union(ports)
+        unknowns = tuple(dict.fromkeys(why for _, why in relevant))
+        return SideCoverage(direction, allowed, maybe.difference(allowed), tuple(grants), unknowns)
 
     def _rule_grants(self, rule: Rule, other: Endpoint | None, protocol: str) -> tuple[str, PortSet, Unresolved | None]:
         if isinstance(rule.protocol, Unresolved):

@@ -346,9 +346,20 @@ def _node_only_views(
                 first.provenance,
                 "scan the cluster template too, or map one: --role control-plane=NAME",
             )
-        ng_views = tuple(_node_group_view(ng, None, unknown_cluster) for ng in node_groups)
+        ng_views = tuple(_own_groups_only(_node_group_view(ng, None, unknown_cluster), groups) for ng in node_groups)
         views.append(ClusterView(f"node-stack:{file}", name, None, control_plane, unidentified, ng_views))
     return views
+
+
+def _own_groups_only(view: NodeGroupView, groups: Mapping[SgKey, SecurityGroup]) -> NodeGroupView:
+    """In a node stack, a node group whose groups are all declared by the scanned code does not carry
+    the cluster group, which EKS creates: that much is decided without the cluster."""
+    if view.carries_cluster_sg is not None or view.endpoint.unknown_groups or not view.endpoint.groups:
+        return view
+    own = [groups.get(k) for k in view.endpoint.groups]
+    if all(g is not None and g.origin is SgOrigin.DECLARED for g in own):
+        return NodeGroupView(view.node_group, view.endpoint, False)
+    return view
 
 
 def _control_plane_candidates(

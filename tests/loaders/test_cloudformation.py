@@ -17,6 +17,7 @@ from eks_sg_policy.model import (
     ClusterLink,
     Direction,
     GroupRef,
+    Guard,
     Model,
     NodeGroupKind,
     NoPeer,
@@ -219,16 +220,19 @@ def test_egress_present_absent_and_undecidable() -> None:
     assert groups_by_key(m)[key("Empty")].has_inline == frozenset()
     assert rules_of(m, key("NoValue"), EGRESS) == default_egress(key("NoValue"), 11, "NoValue")
     assert groups_by_key(m)[key("NoValue")].has_inline == frozenset()
-    unknown = Unresolved("Fn::If on condition IsOpen cannot be decided", at(18, "Undecided"), "--param Open=VALUE")
-    assert rules_of(m, key("Undecided"), EGRESS) == [
-        Rule(key("Undecided"), EGRESS, unknown, unknown, UnresolvedPeer(unknown), at(18, "Undecided"), RuleForm.INLINE)
-    ]
+    # Undecidable: the group is read once per case; each case's rules carry a guard naming it.
+    undecided = rules_of(m, key("Undecided"), EGRESS)
+    cases = {r.condition.terms for r in undecided if isinstance(r.condition, Guard)}
+    assert cases == {(("stacks/eks.yaml:IsOpen", True),)}  # the false case is an empty list: no egress at all
+    opened = [r for r in undecided if isinstance(r.condition, Guard) and r.condition.terms[0][1]]
+    assert [(r.protocol, r.peer, r.provenance.line) for r in opened] == [("all", CidrPeer(INTERNET_V4), 20)]
+    assert all(isinstance(r.condition, Guard) and r.condition.why.provenance.line == 18 for r in undecided)
     decided = model(EGRESS_FORMS, {"Open": "yes"})
     [rule] = rules_of(decided, key("Undecided"), EGRESS)
     assert (rule.protocol, rule.peer, rule.provenance.line) == ("all", CidrPeer(INTERNET_V4), 20)
 
 
-def test_an_undecidable_rule_item_is_an_unknown_rule() -> None:
+def test_an_undecidable_rule_item_is_read_in_each_case() -> None:
     m = model(
         """\
         Parameters: {P: {Type: String}}
@@ -241,9 +245,12 @@ def test_an_undecidable_rule_item_is_an_unknown_rule() -> None:
                 - !If [C, {IpProtocol: tcp, FromPort: 1, ToPort: 2, CidrIp: 1.2.3.4/32}, !Ref AWS::NoValue]
         """
     )
-    [rule] = rules_of(m, key("SG"), INGRESS)
-    assert isinstance(rule.protocol, Unresolved) and rule.protocol.what == "Fn::If on condition C cannot be decided"
-    assert (rule.ports, rule.peer, rule.provenance.line) == (rule.protocol, UnresolvedPeer(rule.protocol), 8)
+    [rule] = rules_of(m, key("SG"), INGRESS)  # the false branch (AWS::NoValue) creates no rule
+    assert (rule.protocol, rule.ports, rule.peer, rule.provenance.line) == (
+        "tcp", PortRange(1, 2), CidrPeer(ipaddress.ip_network("1.2.3.4/32")), 8
+    )
+    assert isinstance(rule.condition, Guard) and rule.condition.terms == (("stacks/eks.yaml:C", True),)
+    assert rule.condition.why.what == "SG depends on condition(s) C, which cannot be decided"
 
 
 # --- keys: one group, one key -------------------------------------------------------------------
@@ -510,9 +517,8 @@ def test_resources_left_out_and_transforms_are_noted() -> None:
 def test_a_rule_under_an_undecidable_condition_is_not_certain() -> None:
     [rule] = model(CONDITIONAL).rules
     assert (rule.protocol, rule.ports, rule.peer) == ("tcp", PortRange(22, 22), CidrPeer(INTERNET_V4))
-    assert rule.condition == Unresolved(
-        "Ssh exists only if condition HasSsh is true, which cannot be decided", at(15, "Ssh"), "--param Ssh=VALUE"
-    )
+    why = Unresolved("Ssh depends on condition(s) HasSsh, which cannot be decided", at(15, "Ssh"), "--param Ssh=VALUE")
+    assert rule.condition == Guard((("stacks/eks.yaml:HasSsh", True),), why)
 
 
 # --- clusters -----------------------------------------------------------------------------------
@@ -854,10 +860,9 @@ def test_a_skip_without_the_list_shape_is_an_error() -> None:
 def test_a_group_under_an_undecidable_condition_carries_it_on_its_rules() -> None:
     text = CONDITIONAL.replace("    Properties: {SecurityGroupEgress: []}\n", "    Condition: HasSsh\n")
     m = model(text)
-    why = Unresolved(
-        "SG exists only if condition HasSsh is true, which cannot be decided", at(8, "SG"), "--param Ssh=VALUE"
-    )
-    assert [(r.form, r.condition) for r in rules_of(m, key("SG"), EGRESS)] == [(RuleForm.IMPLICIT, why)] * 2
+    why = Unresolved("SG depends on condition(s) HasSsh, which cannot be decided", at(8, "SG"), "--param Ssh=VALUE")
+    guard = Guard((("stacks/eks.yaml:HasSsh", True),), why)
+    assert [(r.form, r.condition) for r in rules_of(m, key("SG"), EGRESS)] == [(RuleForm.IMPLICIT, guard)] * 2
 
 
 def test_a_launch_template_chosen_by_an_undecidable_condition() -> None:

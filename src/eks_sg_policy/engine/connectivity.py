@@ -24,13 +24,39 @@ def evaluate_connectivity(policy: Policy, ctx: Context) -> Iterator[Finding]:
             if src is None or (dst is None and check["to"] != OUTSIDE_VPC):
                 finding = _control_plane_unknown(policy, ctx, view, src or dst)
             else:
-                reaches = [
-                    ctx.index.reach(src, dst, p, ports) if dst else ctx.index.reach_outside(src, p, ports)
-                    for p in protocols
-                ]
-                finding = _judge(policy, ctx, view, src, dst, reaches)
+                finding = _judge_cases(policy, ctx, view, src, dst, [
+                    [ctx.index.reach(src, dst, p, ports, case) if dst else ctx.index.reach_outside(src, p, ports, case)
+                     for p in protocols]
+                    for case in ctx.cases
+                ])  # fmt: skip
             if finding is not None:
                 yield finding
+
+
+def _judge_cases(
+    policy: Policy,
+    ctx: Context,
+    view: ClusterView,
+    src: Endpoint,
+    dst: Endpoint | None,
+    per_case: list[list[Reach]],
+) -> Finding | None:
+    """One case: judge it. Several (undecided conditions tried both ways): a gap in every case is a
+    violation, no gap in any case is a pass, anything else depends on the conditions."""
+    if len(per_case) == 1:
+        return _judge(policy, ctx, view, src, dst, per_case[0])
+    verdicts = [_judge(policy, ctx, view, src, dst, reaches) for reaches in per_case]
+    if all(v is None for v in verdicts):
+        return None
+    if all(v is not None and v.status == "violated" for v in verdicts):
+        return verdicts[0]
+    node = src if src.role == NODE_GROUP else dst
+    unknowns = [u for reaches in per_case for r in reaches for u in r.unknowns]
+    guards = ctx.guards_of(src, dst)
+    return ctx.unverified(
+        policy, _subject(src, dst), [*guards, *unknowns], (node or src).provenance, view=view,
+        node_group=node.name if node else None, peer=dst.key if dst else None,
+    )  # fmt: skip
 
 
 def endpoint_pairs(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..findings import UNVERIFIED, VIOLATED, Finding, RuleFix
-from ..model import Provenance, SecurityGroup, SgOrigin, Unresolved
+from ..model import Guard, Provenance, SecurityGroup, SgOrigin, Unresolved
 from ..policies import DocRef, Policy
 from ..reachability import ReachabilityIndex
 from ..topology import ClusterView, Endpoint, Topology
@@ -109,6 +109,18 @@ class Context:
             doc=policy.doc,
             references=policy.rows,
         )
+
+    @property
+    def cases(self) -> list[dict[str, bool] | None]:
+        return self.index.cases()
+
+    def guards_of(self, *endpoints: Endpoint | None) -> list[Unresolved]:
+        """Why the rules of these endpoints' groups depend on conditions the scan cannot decide."""
+        keys = {k for e in endpoints if e is not None for k in e.groups}
+        return list(dict.fromkeys(
+            r.condition.why for r in self.topology.rules
+            if isinstance(r.condition, Guard) and isinstance(r.group, str) and r.group in keys
+        ))  # fmt: skip
 
     def fix_group(self, endpoint: Endpoint) -> SecurityGroup | None:
         groups = [g for key in endpoint.groups if (g := self.topology.group(key)) is not None]

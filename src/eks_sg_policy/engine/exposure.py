@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..findings import Finding
-from ..model import CidrPeer, Direction, Rule, RuleForm, SecurityGroup, SgOrigin, SgPeer
+from ..model import (
+    CidrPeer,
+    Direction,
+    Guard,
+    Rule,
+    RuleForm,
+    SecurityGroup,
+    SgOrigin,
+    SgPeer,
+    Unresolved,
+    UnresolvedPeer,
+)
 from ..net import PortRange, PortSet, covers_whole_internet, parse_ports
 from ..policies import Policy
-from ..topology import CONTROL_PLANE, ClusterView
+from ..topology import CONTROL_PLANE, ClusterView, Endpoint
 from .context import Context
 
 
@@ -42,38 +53,83 @@ def evaluate_exposure(policy: Policy, ctx: Context) -> Iterator[Finding]:
 def _open_rules(
     policy: Policy, ctx: Context, view: ClusterView, group: SecurityGroup, attached_to: str
 ) -> Iterator[Finding]:
-    by_service: dict[tuple[str, object], list[Rule]] = defaultdict(list)
-    for rule in ctx.index.rules_of(group.key, Direction.INGRESS):
-        if isinstance(rule.peer, CidrPeer) and rule.condition is None:
-            by_service[(str(rule.protocol), rule.ports)].append(rule)
-    for (protocol, ports), rules in sorted(by_service.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        versions = covers_whole_internet(r.peer.network for r in rules if isinstance(r.peer, CidrPeer))
-        if not versions:
-            continue
-        sources = ", ".join(sorted({str(r.peer) for r in rules}))
-        service = "all traffic" if protocol == "all" else f"{protocol.upper()} {ports}"
-        rule = min(rules, key=lambda r: r.provenance)
-        if group.origin is SgOrigin.REMOTE_ACCESS:
-            what = (
-                f"{group.name} admits {service} from {sources} (the whole internet) because remote access "
-                f"names no source security groups"
-            )
-            fix = "name SourceSecurityGroups / source_security_group_ids in the remote access settings"
-        else:
-            what = f"{group.name} (on {attached_to}) admits {service} from {sources}, the whole internet"
-            fix = f"restrict the source of this rule to the CIDRs or security groups that need {service}"
-        remote = group.origin is SgOrigin.REMOTE_ACCESS
-        doc = next((r for r in policy.rows if ("remote access" in r.row.lower()) == remote), policy.doc)
-        yield ctx.violated(
-            policy,
-            f"{what}. To fix: {fix}.",
-            rule.provenance,
-            view=view,
-            node_group=None if policy.check["target"] == CONTROL_PLANE else attached_to,
-            peer=f"{group.key}|{protocol}|{ports}",
-            fix=fix,
-            doc=doc,
-        )
+    """Services open to the whole internet in every case are violations; in some cases only, or
+    through a rule whose source or existence is unknown, they are unverified."""
+    rules = ctx.index.rules_of(group.key, Direction.INGRESS)
+    per_case = [_open_services(rules, case) for case in ctx.cases]
+    always = set.intersection(*(set(services) for services in per_case))
+    for service in sorted(always, key=str):
+        yield _exposed(policy, ctx, view, group, attached_to, service, per_case[0][service])
+    sometimes = set().union(*per_case) - always
+    doubtful = [r for r in rules if _may_be_internet(r)]
+    if sometimes or doubtful:
+        guards = [r.condition.why for r in rules if isinstance(r.condition, Guard)]
+        unknowns = [*guards, *(r.peer.value for r in doubtful if isinstance(r.peer, UnresolvedPeer)),
+                    *(r.condition for r in doubtful if isinstance(r.condition, Unresolved))]  # fmt: skip
+        finding = ctx.unverified(policy, f"{group.name} (on {attached_to})", unknowns, group.provenance, view=view,
+                                 peer=f"{group.key}|unverified")  # fmt: skip
+        if finding is not None:
+            yield finding
+
+
+Service = tuple[str, str]  # (protocol, ports)
+
+
+def _open_services(rules: Sequence[Rule], case: dict[str, bool] | None) -> dict[Service, list[Rule]]:
+    by_service: dict[Service, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        condition = rule.condition
+        if isinstance(condition, Guard) and case is not None:
+            if not condition.holds(case):
+                continue
+            condition = None
+        if isinstance(rule.peer, CidrPeer) and condition is None:
+            by_service[(str(rule.protocol), str(rule.ports))].append(rule)
+    return {
+        service: found for service, found in by_service.items()
+        if covers_whole_internet(r.peer.network for r in found if isinstance(r.peer, CidrPeer))
+    }  # fmt: skip
+
+
+def _may_be_internet(rule: Rule) -> bool:
+    """A rule the scan cannot see through: an unknown source, or an internet source under an
+    undecidable condition that is not a named one (named ones are tried case by case)."""
+    if isinstance(rule.peer, UnresolvedPeer):
+        return True
+    return (
+        isinstance(rule.condition, Unresolved)
+        and isinstance(rule.peer, CidrPeer)
+        and bool(covers_whole_internet([rule.peer.network]))
+    )
+
+
+def _exposed(
+    policy: Policy,
+    ctx: Context,
+    view: ClusterView,
+    group: SecurityGroup,
+    attached_to: str,
+    service: Service,
+    rules: list[Rule],
+) -> Finding:
+    protocol, ports = service
+    sources = ", ".join(sorted({str(r.peer) for r in rules}))
+    shown = "all traffic" if protocol == "all" else f"{protocol.upper()} {ports}"
+    rule = min(rules, key=lambda r: r.provenance)
+    remote = group.origin is SgOrigin.REMOTE_ACCESS
+    if remote:
+        what = (f"{group.name} admits {shown} from {sources} (the whole internet) because remote access "
+                "names no source security groups")  # fmt: skip
+        fix = "name SourceSecurityGroups / source_security_group_ids in the remote access settings"
+    else:
+        what = f"{group.name} (on {attached_to}) admits {shown} from {sources}, the whole internet"
+        fix = f"restrict the source of this rule to the CIDRs or security groups that need {shown}"
+    doc = next((r for r in policy.rows if ("remote access" in r.row.lower()) == remote), policy.doc)
+    return ctx.violated(
+        policy, f"{what}. To fix: {fix}.", rule.provenance, view=view,
+        node_group=None if policy.check["target"] == CONTROL_PLANE else attached_to,
+        peer=f"{group.key}|{protocol}|{ports}", fix=fix, doc=doc,
+    )  # fmt: skip
 
 
 def evaluate_forbidden_connectivity(policy: Policy, ctx: Context) -> Iterator[Finding]:
@@ -89,26 +145,34 @@ def evaluate_forbidden_connectivity(policy: Policy, ctx: Context) -> Iterator[Fi
             continue
         for ng in view.node_groups:
             for protocol in check["protocols"]:
-                reach = ctx.index.reach(cp, ng.endpoint, protocol, ports)
-                written = _written_grants(reach.ingress.grants if reach.ingress else ())
-                exposed = reach.allowed.intersection(PortSet.of(ports_ for _, ports_ in written))
-                if not exposed:
-                    continue
-                rule = min((r for r, p in written if PortSet((p,)).intersection(exposed)), key=lambda r: r.provenance)
-                fix = "limit the rule to TCP 443 and 1025-65535 unless something on the nodes serves a privileged port"
-                message = (
-                    f"{cp.name} can reach node group {ng.endpoint.name} on privileged {protocol.upper()} "
-                    f"{exposed} through this rule. To fix: {fix}."
-                )
-                yield ctx.violated(
-                    policy,
-                    message,
-                    rule.provenance,
-                    view=view,
-                    node_group=ng.endpoint.name,
-                    peer=f"{ng.endpoint.key}|{protocol}",
-                    fix=fix,
-                )
+                yield from _privileged(policy, ctx, view, cp, ng.endpoint, protocol, ports)
+
+
+def _privileged(
+    policy: Policy, ctx: Context, view: ClusterView, cp: Endpoint, node: Endpoint, protocol: str, ports: PortSet
+) -> Iterator[Finding]:
+    """Violated when the code opens the ports in every case; unverified when only in some."""
+    exposures = []
+    for case in ctx.cases:
+        reach = ctx.index.reach(cp, node, protocol, ports, case)
+        written = _written_grants(reach.ingress.grants if reach.ingress else ())
+        exposures.append((reach.allowed.intersection(PortSet.of(p for _, p in written)), written))
+    if all(exposed for exposed, _ in exposures):
+        exposed, written = exposures[0]
+        rule = min((r for r, p in written if PortSet((p,)).intersection(exposed)), key=lambda r: r.provenance)
+        fix = "limit the rule to TCP 443 and 1025-65535 unless something on the nodes serves a privileged port"
+        message = (
+            f"{cp.name} can reach node group {node.name} on privileged {protocol.upper()} "
+            f"{exposed} through this rule. To fix: {fix}."
+        )
+        yield ctx.violated(policy, message, rule.provenance, view=view, node_group=node.name,
+                           peer=f"{node.key}|{protocol}", fix=fix)  # fmt: skip
+    elif any(exposed for exposed, _ in exposures):
+        subject, guards = f"{cp.name} -> node group {node.name}", ctx.guards_of(cp, node)
+        peer = f"{node.key}|{protocol}"
+        finding = ctx.unverified(policy, subject, guards, node.provenance, view=view, node_group=node.name, peer=peer)
+        if finding is not None:
+            yield finding
 
 
 def _written_grants(grants: tuple[Rule, ...]) -> list[tuple[Rule, PortRange]]:

@@ -8,28 +8,27 @@ from collections.abc import Iterator
 from ..findings import Finding
 from ..model import NodeGroupKind, Provenance, SgKey, SgOrigin, Unresolved
 from ..policies import Policy
-from ..topology import ClusterView, NodeGroupView
+from ..topology import ClusterView, NodeGroupView, has_cluster_security_group
 from .context import Context
 
 
 def evaluate_attachment(policy: Policy, ctx: Context) -> Iterator[Finding]:
     wanted_kind = NodeGroupKind(policy.check["node_kind"])
     for view in ctx.topology.clusters:
-        if view.cluster is None or view.control_plane is None:
-            continue  # the cluster is in another stack: its group cannot be named here
-        cluster_sg = view.cluster.cluster_sg
-        if cluster_sg not in view.control_plane.groups:
+        if view.cluster is not None and not has_cluster_security_group(view.cluster):
             continue  # a cluster older than 1.14 has no cluster group
         for ng in view.node_groups:
             if ng.node_group.kind is not wanted_kind or ng.carries_cluster_sg is not False:
                 continue
             where = ng.node_group.launch_template or ng.node_group.provenance
+            cluster = view.cluster.provenance.resource if view.cluster else f"cluster {view.name}"
             fix = (
-                f"add the cluster security group of {view.cluster.provenance.resource} "
+                f"add the cluster security group of {cluster} "
                 f"(ClusterSecurityGroupId / vpc_config[0].cluster_security_group_id) to its launch template"
             )
             message = f"{ng.endpoint.name} does not carry the cluster security group. To fix: {fix}."
-            yield ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, peer=cluster_sg, fix=fix)
+            peer = view.cluster.cluster_sg if view.cluster else view.key
+            yield ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, peer=peer, fix=fix)
 
 
 def evaluate_sharing(policy: Policy, ctx: Context) -> Iterator[Finding]:

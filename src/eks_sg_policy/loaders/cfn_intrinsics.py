@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -126,6 +127,10 @@ class Resolver:
         self.resources = resources
         self.overrides = dict(params)
         self._condition_cache: dict[str, bool | None] = {}
+        # Conditions taken as true or false while a resource is read once per case (see `assuming`),
+        # and the undecided conditions that `Fn::If` met, so that the loader knows which cases to try.
+        self._assumed: dict[str, bool] = {}
+        self.undecided_ifs: dict[str, int] = {}  # condition -> line of the first Fn::If on it
         self._visiting: list[str] = []
         self._depth = 0
         self._resource = ""
@@ -185,7 +190,9 @@ class Resolver:
         """A named condition, three-valued: None when it cannot be decided."""
         if not isinstance(name, str) or name not in self.conditions:
             raise ScanError(self.file, f"unknown condition '{name}'", line=line)
-        if name in self._condition_cache:
+        if name in self._assumed:
+            return self._assumed[name]
+        if name in self._condition_cache and not self._assumed:
             return self._condition_cache[name]
         if name in self._visiting:
             cycle = " -> ".join([*self._visiting[self._visiting.index(name) :], name])
@@ -201,8 +208,18 @@ class Resolver:
         finally:
             self._visiting.pop()
             self._resource = saved
-        self._condition_cache[name] = result
+        if not self._assumed:
+            self._condition_cache[name] = result
         return result
+
+    @contextmanager
+    def assuming(self, values: dict[str, bool]) -> Iterator[None]:
+        """Read values as if the named (undecidable) conditions had these values."""
+        saved, self._assumed = self._assumed, {**self._assumed, **values}
+        try:
+            yield
+        finally:
+            self._assumed = saved
 
     def resource_condition(self, logical_id: str) -> tuple[bool | None, str | None]:
         """Whether a resource exists (three-valued) and the name of the condition that decides it."""
@@ -499,6 +516,7 @@ class Resolver:
             raise self._error("Fn::If takes [condition, value if true, value if false]", line)
         decided = self.condition(arg[0], line, self._resource)
         if decided is None:
+            self.undecided_ifs.setdefault(arg[0], line)
             what = f"Fn::If on condition {arg[0]} cannot be decided"
             return Unresolved(what, self._prov(line), self.condition_hint(arg[0]))
         return self._eval(arg[1] if decided else arg[2])

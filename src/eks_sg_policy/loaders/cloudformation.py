@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
+from itertools import product
 from typing import Any
 
 from .. import net
@@ -23,6 +25,7 @@ from ..model import (
     Export,
     FargateProfile,
     GroupRef,
+    Guard,
     Model,
     NodeGroup,
     NodeGroupKind,
@@ -48,6 +51,7 @@ from .cfn_yaml import LineDict
 
 SECURITY_GROUP, CLUSTER, VPC = "AWS::EC2::SecurityGroup", "AWS::EKS::Cluster", "AWS::EC2::VPC"
 LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION = "AWS::EC2::LaunchTemplate", "AWS::AutoScaling::LaunchConfiguration"
+MAX_FORKED_CONDITIONS = 3  # a resource is read at most 2**3 times, once per case
 _TOKENS = (Unresolved, ResourceRef, AttRef, ParamRef, ImportRef)  # values whose text is not known
 _NOT_ATTACHMENTS = ("Custom::", "AWS::CloudFormation::")  # these receive ids; nothing is attached
 _ATTACHMENT_KEYS = ("SecurityGroupIds", "SecurityGroups", "VPCSecurityGroups", "GroupSet")
@@ -276,13 +280,22 @@ class _Template:
 
     def _security_group(self, lid: str) -> None:
         props, key, line = self._props(lid), f"cfn:{self.path}:{lid}", self._line(lid)
+        self.rules.extend(self._by_case(lid, lambda: self._group_rules(lid, key, props, line)))
+        vpc = self._vpc_of(lid, self._get(lid, props, "VpcId"), props.key_lines.get("VpcId", line))
+        tags = self._tags(lid, props)
+        # CloudFormation keeps inline and standalone rules side by side: no direction is exclusive.
+        ref = GroupRef("resource", lid)
+        self.groups[key] = SecurityGroup(key, lid, SgOrigin.DECLARED, self._prov(lid), tags, vpc, ref=ref)
+
+    def _group_rules(self, lid: str, key: SgKey, props: LineDict, line: int) -> list[Rule]:
+        rules: list[Rule] = []
         for direction, prop in ((Direction.INGRESS, "SecurityGroupIngress"), (Direction.EGRESS, "SecurityGroupEgress")):
             value, at = self._get(lid, props, prop), props.key_lines.get(prop, line)
             if value is None and direction is Direction.EGRESS:  # EC2 adds allow-all egress
                 for internet in (net.INTERNET_V4, net.INTERNET_V6):
                     peer, why = CidrPeer(internet), "default egress (no SecurityGroupEgress)"
                     where, form, condition = self._prov(lid), RuleForm.IMPLICIT, self.conditions.get(lid)
-                    self.rules.append(Rule(key, direction, net.ALL, net.ALL_PORTS, peer, where, form, why, condition))
+                    rules.append(Rule(key, direction, net.ALL, net.ALL_PORTS, peer, where, form, why, condition))
             if value is None:
                 continue
             if isinstance(value, _TOKENS):
@@ -293,19 +306,44 @@ class _Template:
             else:
                 raise self._error(lid, f"{prop} must be a list of rules", at)
             for item, item_line in zip(value, value_lines, strict=True):
-                self.rules.append(self._rule(lid, key, direction, item, item_line, RuleForm.INLINE))
-        vpc = self._vpc_of(lid, self._get(lid, props, "VpcId"), props.key_lines.get("VpcId", line))
-        tags = self._tags(lid, props)
-        # CloudFormation keeps inline and standalone rules side by side: no direction is exclusive.
-        ref = GroupRef("resource", lid)
-        self.groups[key] = SecurityGroup(key, lid, SgOrigin.DECLARED, self._prov(lid), tags, vpc, ref=ref)
+                rules.append(self._rule(lid, key, direction, item, item_line, RuleForm.INLINE))
+        return rules
 
     def _rule_resource(self, lid: str, direction: Direction) -> None:
+        self.rules.extend(self._by_case(lid, lambda: [self._standalone_rule(lid, direction)]))
+
+    def _standalone_rule(self, lid: str, direction: Direction) -> Rule:
         props, line = self.r.resolve(self._props(lid), lid), self._line(lid)
         group = self._group(lid, props.get("GroupId"), props.key_lines.get("GroupId", line))
         if group is None and props.get("GroupName") not in (None, ""):
             group = self._group(lid, props["GroupName"], props.key_lines.get("GroupName", line))
-        self.rules.append(self._rule(lid, group, direction, props, line, RuleForm.STANDALONE))
+        return self._rule(lid, group, direction, props, line, RuleForm.STANDALONE)
+
+    def _by_case(self, lid: str, build: Callable[[], list[Rule]]) -> list[Rule]:
+        """The rules of a resource that depends on undecidable conditions (its own `Condition`, an
+        `Fn::If`), read once per case and guarded by it, so the engine can judge case by case."""
+        self.r.undecided_ifs.clear()
+        rules = build()
+        names = sorted(self.r.undecided_ifs)
+        first_if = min(self.r.undecided_ifs.values(), default=0)
+        exists, own = self.r.resource_condition(lid)
+        if (not names and exists is not None) or len(names) > MAX_FORKED_CONDITIONS:
+            return rules
+        base = ((f"{self.path}:{own}", True),) if exists is None and own else ()
+        why = Unresolved(
+            f"{lid} depends on condition(s) {', '.join(sorted({*names, *([str(own)] if base else [])}))}, "
+            "which cannot be decided",
+            self._prov(lid, first_if or None),
+            " ".join(dict.fromkeys(h for n in [*names, own] if n and (h := self.r.condition_hint(n)))),
+        )
+        out: list[Rule] = []
+        for values in product((True, False), repeat=len(names)):
+            case = dict(zip(names, values, strict=True))
+            with self.r.assuming(case):
+                built = build()
+            guard = Guard(base + tuple((f"{self.path}:{n}", v) for n, v in case.items()), why)
+            out.extend(replace(rule, condition=guard) for rule in built)
+        return out
 
     def _rule(self, lid: str, group: Any, direction: Direction, item: Any, line: int, form: RuleForm) -> Rule:
         where, condition = self._prov(lid, line), self.conditions.get(lid)

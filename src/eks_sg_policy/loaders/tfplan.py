@@ -42,10 +42,11 @@ from ..model import (
 )
 from . import tfplan_eks as eks
 from .base import LoadedUnit
+from .tfplan_context import Context
 from .tfplan_index import PlanIndex
 from .tfplan_json import JsonError, JsonObject, parse_json
 from .tfplan_rules import RULE_RESOURCES, rule_resource, security_group, without_copies
-from .tfplan_view import Context, View
+from .tfplan_view import View
 
 __all__ = ["load_plan"]
 

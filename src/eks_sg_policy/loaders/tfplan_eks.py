@@ -21,8 +21,9 @@ from ..model import (
     Vpc,
 )
 from ..net import IPNetwork
+from .tfplan_context import cluster_sg_key, instance_key
 from .tfplan_resolve import InstanceTarget
-from .tfplan_view import View, cluster_sg_key, instance_key
+from .tfplan_view import View
 
 CLUSTER_TAG = "kubernetes.io/cluster/"
 # Kept identical to terraform_eks.ATTACHMENTS (a test pins it) without importing the HCL evaluator.

@@ -159,7 +159,8 @@ class PlanIndex:
             self._add(resource, prefix, changes)
         prior = obj(obj(obj(document.get("prior_state")).get("values")).get("root_module"))
         for resource, prefix in _walk_values(prior, ""):
-            if resource.get("mode") == "data" and resource.get("address") not in self._by_address:
+            address = resource.get("address")
+            if resource.get("mode") == "data" and isinstance(address, str) and address not in self._by_address:
                 self._add(resource, prefix, {})
 
     @staticmethod

@@ -138,7 +138,11 @@ class References:
         out: list[Target] = []
         for ref in refs:
             out.extend(self.reference(module, ref, referrer if iterating else None, depth))
-        return list(dict.fromkeys(out))
+        unique: list[Target] = []
+        for target in out:  # constants may hold lists: compared, not hashed
+            if target not in unique:
+                unique.append(target)
+        return unique
 
     def reference(self, module: ModuleNode, ref: str, referrer: object, depth: int) -> list[Target]:
         if depth > MAX_DEPTH:

@@ -3,9 +3,7 @@
 A value known in `planned_values` is used as it is (an `sg-...` id, a CIDR, a port); one that is
 unknown until apply (marked in `after_unknown`, or null/absent with references in a plan without
 `resource_changes`) is linked through the `references` of its configuration expression. A known id
-that the plan itself creates or reads (a managed group's `id`, a cluster's
-`cluster_security_group_id`, a data source's value) is mapped back to that identity, so a group
-named by id and by reference is one group.
+that the plan itself creates or reads is mapped back to its owner (`tfplan_context`).
 
 Every provenance is the line of the instance's `"address"` in `planned_values`: the line that names
 the resource (with module path and instance key). Errors point at the line of the offending key.
@@ -14,121 +12,27 @@ the resource (with module path and instance key). Errors point at the line of th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from ..errors import ScanError
-from ..model import Provenance, SecurityGroup, SgKey, SgOrigin, Unresolved
+from ..model import Provenance, SgKey, Unresolved
 from ..net import IPNetwork, NetValueError, parse_cidr
-from .tfplan_index import Instance, Key, Part, PlanIndex, obj
+from .tfplan_context import Context, Step, cluster_sg_key, group_ids, instance_key, walk
+from .tfplan_index import Instance, Key
 from .tfplan_json import JsonArray, JsonObject
 from .tfplan_resolve import (
     ConstantTarget,
     ExternalTarget,
     InstanceTarget,
     Problem,
-    References,
     Target,
     data_identity,
     references_of,
 )
 
-__all__ = ["Context", "View", "cluster_sg_key", "instance_key"]
+__all__ = ["View"]
 
-Step = str | int
 _APPLY_HINT = "the value is decided at apply time; the configuration's references do not name it"
 _SG_ATTRIBUTES = frozenset({"id", "name", "arn"})
-
-
-def instance_key(file: str, address: str) -> str:
-    """`tf:<plan file>:<address>`: the plan file stands where the HCL loader puts the module directory."""
-    return f"tf:{file}:{address}"
-
-
-def cluster_sg_key(cluster_key: str) -> str:
-    return f"cluster-sg:{cluster_key}"
-
-
-@dataclass(slots=True)
-class Context:
-    """State shared by one load: the plan, reference resolution, the groups seen, notes."""
-
-    plan: PlanIndex
-    refs: References
-    groups: dict[SgKey, SecurityGroup] = field(default_factory=dict)  # declared and cluster groups
-    external: dict[SgKey, SecurityGroup] = field(default_factory=dict)
-    ids: dict[str, tuple[SgKey, str]] = field(default_factory=dict)  # known id -> identity, name
-    notes: dict[str, None] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, plan: PlanIndex) -> Context:
-        ctx = cls(plan, References(plan))
-        ctx._index_ids()
-        return ctx
-
-    @property
-    def file(self) -> str:
-        return self.plan.file
-
-    def note(self, text: str) -> None:
-        self.notes[text] = None
-
-    def use(self, key: SgKey, provenance: Provenance, name: str) -> SgKey:
-        """Record that `key` is named somewhere; keys not declared become EXTERNAL groups."""
-        if key not in self.external:
-            self.external[key] = SecurityGroup(key, name, SgOrigin.EXTERNAL, provenance)
-        return key
-
-    def known_group(self, text: str, provenance: Provenance) -> SgKey:
-        key, name = self.ids.get(text, (text, text))
-        return self.use(key, provenance, name)
-
-    def _index_ids(self) -> None:
-        for instance in self.plan.instances:
-            if instance.mode != "managed":
-                continue
-            key = instance_key(self.file, instance.address)
-            if instance.type == "aws_security_group":
-                _put(self.ids, instance.values.get("id"), key, instance.address)
-            elif instance.type == "aws_eks_cluster":
-                vpc = _walk(instance.values, ("vpc_config", 0))
-                found = obj(vpc).get("cluster_security_group_id")
-                _put(self.ids, found, cluster_sg_key(key), f"{instance.address} cluster security group")
-        for instance in self.plan.instances:
-            if instance.mode == "data":
-                for rest, text in _group_ids(instance.values, ()):
-                    self.ids.setdefault(text, data_identity(self.file, instance.address, rest))
-
-
-def _put(ids: dict[str, tuple[SgKey, str]], value: object, key: SgKey, name: str) -> None:
-    if isinstance(value, str) and value:
-        ids.setdefault(value, (key, name))
-
-
-def _group_ids(value: object, path: tuple[Part, ...]) -> Iterator[tuple[tuple[Part, ...], str]]:
-    """Every `sg-...` string in a data source's values, with its path."""
-    if isinstance(value, str) and value.startswith("sg-"):
-        yield path, value
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            yield from _group_ids(item, (*path, name))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _group_ids(item, (*path, Key(index)))
-
-
-def _walk(value: object, path: tuple[Step, ...]) -> object:
-    """Planned values at `path`; an index into a single nested object (not a list) stays on it."""
-    for step in path:
-        if isinstance(step, int):
-            if isinstance(value, list):
-                value = value[step] if 0 <= step < len(value) else None
-            elif not (isinstance(value, dict) and step == 0):
-                return None
-        elif isinstance(value, dict):
-            value = value.get(step)
-        else:
-            return None
-    return value
 
 
 def _is_expression(value: object) -> bool:
@@ -200,7 +104,7 @@ class View:
 
     def error_line(self, name: str | None = None) -> int:
         """The line of `name` in this block's values (for errors), else of the instance."""
-        container = _walk(self.instance.values, self.path)
+        container = walk(self.instance.values, self.path)
         if name is not None and isinstance(container, JsonObject) and name in container.key_lines:
             return container.line_of(name)
         if name is None and isinstance(container, (JsonObject, JsonArray)) and container.line:
@@ -216,7 +120,7 @@ class View:
 
     # -- raw access ------------------------------------------------------------------------
     def value(self, name: str) -> object:
-        return _walk(self.instance.values, (*self.path, name))
+        return walk(self.instance.values, (*self.path, name))
 
     def expression(self, name: str) -> JsonObject | None:
         return _expression(self.instance.expressions, (*self.path, name))[0]
@@ -306,7 +210,7 @@ class View:
 
     def _known_under(self, path: tuple[Step, ...]) -> set[SgKey]:
         found: set[SgKey] = set()
-        for _rest, text in _group_ids(_walk(self.instance.values, path), ()):
+        for _rest, text in group_ids(walk(self.instance.values, path), ()):
             found.add(self.ctx.ids.get(text, (text, text))[0])
         return found
 
