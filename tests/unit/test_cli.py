@@ -265,3 +265,74 @@ def test_json_fix_is_the_snippet_for_connectivity_findings(example: Path, capsys
     assert finding["fix"].startswith("  NodeSecurityGroupIngressTcp10250FromControlPlaneSecurityGroup:\n")
     assert finding["fix_edits"][0]["insert_before_line"] == 44
     assert finding["fix_hint"].startswith("add an ingress rule on NodeSecurityGroup")
+
+
+NODE_STACK = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  UpstreamGroup:
+    Type: AWS::EC2::SecurityGroup::Id
+  VpcId:
+    Type: AWS::EC2::VPC::Id
+Resources:
+  NodeSecurityGroup:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: nodes
+      VpcId: !Ref VpcId
+      Tags: [{Key: kubernetes.io/cluster/demo, Value: owned}]
+  NodeSelf:
+    Type: AWS::EC2::SecurityGroupIngress
+    Properties: {GroupId: !Ref NodeSecurityGroup, SourceSecurityGroupId: !Ref NodeSecurityGroup, IpProtocol: "-1"}
+  NodeFromUpstream:
+    Type: AWS::EC2::SecurityGroupIngress
+    Properties:
+      GroupId: !Ref NodeSecurityGroup
+      SourceSecurityGroupId: !Ref UpstreamGroup
+      IpProtocol: tcp
+      FromPort: 443
+      ToPort: 443
+  NodeLaunchTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        SecurityGroupIds: [!Ref NodeSecurityGroup]
+        UserData: {"Fn::Base64": "#!/bin/bash\\n/etc/eks/bootstrap.sh demo\\n"}
+  NodeGroup:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      MinSize: "1"
+      MaxSize: "2"
+      LaunchTemplate: {LaunchTemplateId: !Ref NodeLaunchTemplate, Version: "1"}
+"""
+
+
+def test_role_mapping_names_the_control_plane_of_a_node_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "nodes.yaml"
+    template.write_text(NODE_STACK, "utf-8")
+    # Nothing says which group is the control plane's: every requirement toward it is unverified.
+    _, unmapped = _json(capsys, "--only", "EKS101,EKS102,EKS900", str(template))
+    assert {(f["policy"], f["status"]) for f in unmapped["findings"]} == {("EKS900", "unverified")}  # type: ignore[index]
+    assert "--role control-plane=NAME" in unmapped["findings"][0]["message"]  # type: ignore[index]
+    # Mapped: the stack itself proves the kubelet gap (only 443 is admitted from the control plane).
+    code, mapped = _json(
+        capsys, "--only", "EKS101,EKS102,EKS900", "--role", "control-plane=UpstreamGroup", str(template)
+    )
+    policies = sorted((f["policy"], f["status"]) for f in mapped["findings"])  # type: ignore[union-attr]
+    assert code == 1 and ("EKS102", "violated") in policies
+    # EKS101 still depends on the control plane group's own ingress rules, which are elsewhere.
+    assert ("EKS900", "unverified") in policies
+
+
+def test_stack_name_links_an_export_pattern_explicitly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = ROOT.parent / "shared" / "corpus" / "eksctl" / "pkg" / "cfn" / "template" / "testdata"
+    if not corpus.is_dir():
+        pytest.skip("the shared corpus is not present next to the repository")
+    cluster, nodes = corpus / "cluster-example-1.json", corpus / "nodegroup-example-1.json"
+    code, data = _json(capsys, "--verbose", "--stack-name", f"{cluster}=eksctl-test-cluster", str(cluster), str(nodes))
+    assert not [f for f in data["findings"] if f["status"] == "unverified"]  # type: ignore[union-attr, index]
+    assert not any("stack name taken as" in n for n in data["notes"])  # type: ignore[union-attr]
+    code, data = _json(capsys, "--verbose", "--stack-name", f"{cluster}=another-stack", str(cluster), str(nodes))
+    assert any(f["status"] == "unverified" for f in data["findings"])  # type: ignore[union-attr, index]
