@@ -331,8 +331,8 @@ def test_stack_name_links_an_export_pattern_explicitly(tmp_path: Path, capsys: p
     if not corpus.is_dir():
         pytest.skip("the shared corpus is not present next to the repository")
     cluster, nodes = corpus / "cluster-example-1.json", corpus / "nodegroup-example-1.json"
-    code, data = _json(capsys, "--verbose", "--stack-name", f"{cluster}=eksctl-test-cluster", str(cluster), str(nodes))
+    _, data = _json(capsys, "--verbose", "--stack-name", f"{cluster}=eksctl-test-cluster", str(cluster), str(nodes))
     assert not [f for f in data["findings"] if f["status"] == "unverified"]  # type: ignore[union-attr, index]
     assert not any("stack name taken as" in n for n in data["notes"])  # type: ignore[union-attr]
-    code, data = _json(capsys, "--verbose", "--stack-name", f"{cluster}=another-stack", str(cluster), str(nodes))
+    _, data = _json(capsys, "--verbose", "--stack-name", f"{cluster}=another-stack", str(cluster), str(nodes))
     assert any(f["status"] == "unverified" for f in data["findings"])  # type: ignore[union-attr, index]
