@@ -141,6 +141,13 @@ class NoPeer:
 @dataclass(frozen=True, slots=True)
 class UnresolvedPeer:
     value: Unresolved
+    # What is known of it: "group" (a security group, so never the internet), "narrow-cidr" (an address
+    # range whose prefix length is written and not 0, e.g. "${ip}/32"), "cidr", or "any".
+    kind: str = "any"
+
+    @property
+    def may_be_internet(self) -> bool:
+        return self.kind in ("any", "cidr")
 
     def __str__(self) -> str:
         return f"unresolved peer ({self.value})"

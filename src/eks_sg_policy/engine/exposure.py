@@ -95,7 +95,7 @@ def _may_be_internet(rule: Rule) -> bool:
     """A rule the scan cannot see through: an unknown source, or an internet source under an
     undecidable condition that is not a named one (named ones are tried case by case)."""
     if isinstance(rule.peer, UnresolvedPeer):
-        return True
+        return rule.peer.may_be_internet
     return (
         isinstance(rule.condition, Unresolved)
         and isinstance(rule.peer, CidrPeer)

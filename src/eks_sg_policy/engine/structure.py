@@ -18,7 +18,14 @@ def evaluate_attachment(policy: Policy, ctx: Context) -> Iterator[Finding]:
         if view.cluster is not None and not has_cluster_security_group(view.cluster):
             continue  # a cluster older than 1.14 has no cluster group
         for ng in view.node_groups:
-            if ng.node_group.kind is not wanted_kind or ng.carries_cluster_sg is not False:
+            if ng.node_group.kind is not wanted_kind or ng.carries_cluster_sg is True:
+                continue
+            if ng.carries_cluster_sg is None:
+                unknowns = _outside_groups(ctx, ng, "whether it is the cluster security group")
+                finding = ctx.unverified(policy, f"node group {ng.endpoint.name}", unknowns, ng.endpoint.provenance,
+                                         view=view, node_group=ng.endpoint.name)  # fmt: skip
+                if finding is not None:
+                    yield finding
                 continue
             where = ng.node_group.launch_template or ng.node_group.provenance
             cluster = view.cluster.provenance.resource if view.cluster else f"cluster {view.name}"
@@ -101,7 +108,12 @@ def _tagging_of(policy: Policy, ctx: Context, view: ClusterView, ng: NodeGroupVi
         return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix)
     groups = ng.endpoint.groups
     complete = all((g := ctx.topology.group(k)) is not None and g.complete for k in groups)
-    if tagged or len(groups) < 2 or not complete or ng.endpoint.unknown_groups:
+    if not complete or ng.endpoint.unknown_groups:
+        # A group from elsewhere may carry the tag (or be the cluster group): one more, or the only one.
+        unknowns = _outside_groups(ctx, ng, "its tags")
+        return ctx.unverified(policy, f"node group {ng.endpoint.name}", unknowns, where, view=view,
+                              node_group=ng.endpoint.name)  # fmt: skip
+    if tagged or len(groups) < 2:
         return None
     wanted = exact or f"{prefix}<cluster>"
     others = sorted(
@@ -118,6 +130,17 @@ def _tagging_of(policy: Policy, ctx: Context, view: ClusterView, ng: NodeGroupVi
         f"{wanted}={policy.check['value']}{elsewhere}. To fix: {fix}."
     )
     return ctx.violated(policy, message, where, view=view, node_group=ng.endpoint.name, fix=fix, severity="warning")
+
+
+def _outside_groups(ctx: Context, ng: NodeGroupView, what: str) -> list[Unresolved]:
+    """Why a node group's groups are not all known: groups created elsewhere, members not named."""
+    outside = [
+        Unresolved(f"{what} of {g.name} (created outside this scan)", g.provenance,
+                   "scan the stack or module that creates it together with this one")
+        for key in ng.endpoint.groups
+        if (g := ctx.topology.group(key)) is not None and not g.complete
+    ]  # fmt: skip
+    return [*outside, *ng.endpoint.unknown_groups]
 
 
 def _is_owner_tag(key: str, value: str | Unresolved, prefix: str, exact: str | None, wanted: str) -> bool:

@@ -51,6 +51,8 @@ from .cfn_yaml import LineDict
 
 SECURITY_GROUP, CLUSTER, VPC = "AWS::EC2::SecurityGroup", "AWS::EKS::Cluster", "AWS::EC2::VPC"
 LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION = "AWS::EC2::LaunchTemplate", "AWS::AutoScaling::LaunchConfiguration"
+_EKS_RELATED = re.compile(r"eks|node|cluster|control.?plane|security.?group|worker", re.I)
+_NOT_EKS = re.compile(r"iam|kms|log|bucket|dns", re.I)
 MAX_FORKED_CONDITIONS = 3  # a resource is read at most 2**3 times, once per case
 _TOKENS = (Unresolved, ResourceRef, AttRef, ParamRef, ImportRef)  # values whose text is not known
 _NOT_ATTACHMENTS = ("Custom::", "AWS::CloudFormation::")  # these receive ids; nothing is attached
@@ -98,6 +100,7 @@ class _Template:
         self.fargate: list[FargateProfile] = []
         self.vpcs: dict[str, tuple[list[net.IPNetwork], bool]] = {}
         self.attachments: list[tuple[SgKey, Provenance]] = []
+        self.unevaluated: list[Unresolved] = []  # nested stacks that may hold EKS resources
         self.unknown_tag_keys: dict[tuple[str, str], Unresolved] = {}
         self.eks_template = any(t.startswith("AWS::EKS::") for t in self.types.values()) or any(
             _CLUSTER_PARAMETER.search(p) for p in self.r.parameters
@@ -126,6 +129,7 @@ class _Template:
             "AWS::EC2::VPCCidrBlock": self._vpc_cidr_block,
             LAUNCH_TEMPLATE: lambda lid: None,  # read through the node groups that use them
             LAUNCH_CONFIGURATION: lambda lid: None,
+            "AWS::CloudFormation::Stack": self._nested_stack,
         }
         for lid in sorted(self.present, key=lambda i: self.types[i] != CLUSTER):  # clusters first
             handlers.get(self.types[lid], self._cluster if self.types[lid] == CLUSTER else self._other)(lid)
@@ -134,7 +138,7 @@ class _Template:
         exports = self._exports()
         model = Model(
             tuple(self.groups.values()), tuple(self.rules), tuple(self.clusters), tuple(self.node_groups),
-            tuple(self.fargate), vpcs, tuple(self.attachments), exports,
+            tuple(self.fargate), vpcs, tuple(self.attachments), exports, tuple(self.unevaluated),
         )  # fmt: skip
         return LoadedUnit((self.path,), model, suppressions, tuple(self.notes))
 
@@ -410,7 +414,7 @@ class _Template:
             what = f"{lid} names its source group by name ({value}), which works only in a default VPC"
             return UnresolvedPeer(Unresolved(what, self._prov(lid, line), "use SourceSecurityGroupId"))
         group = self._group(lid, value, line)
-        return SgPeer(group) if isinstance(group, str) else UnresolvedPeer(self._unknown(lid, group, line))
+        return SgPeer(group) if isinstance(group, str) else UnresolvedPeer(self._unknown(lid, group, line), "group")
 
     def _tags(self, lid: str, props: LineDict) -> tuple[tuple[str, str | Unresolved], ...]:
         raw, at = props.get("Tags"), props.key_lines.get("Tags", self._line(lid))
@@ -629,6 +633,24 @@ class _Template:
             cidrs.append(net.parse_cidr(value))
         except net.NetValueError as exc:
             raise self._error(lid, f"CidrBlock: {exc}", None) from None
+
+    def _nested_stack(self, lid: str) -> None:
+        """A nested stack is not evaluated; when it may create clusters, node groups or rules (its name,
+        template or parameters say so), the scan says it is incomplete there rather than passing."""
+        props = self._props(lid)
+        said = " ".join([lid, cfn_yaml.strings(props.get("TemplateURL")), *map(str, props.get("Parameters") or {})])
+        if not _EKS_RELATED.search(said) or _NOT_EKS.search(lid):
+            return
+        url = props.get("TemplateURL")
+        shown = url if isinstance(url, str) else "a template URL computed at deploy time"
+        self.unevaluated.append(
+            Unresolved(
+                f"nested stack {lid} ({shown}) is not evaluated; the clusters, node groups and security group "
+                "rules it creates or changes are not verified",
+                self._prov(lid),
+                "scan its template together with this one",
+            )
+        )
 
     def _other(self, lid: str) -> None:
         if self.types[lid].startswith(_NOT_ATTACHMENTS):

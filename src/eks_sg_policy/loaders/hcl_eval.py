@@ -9,6 +9,7 @@ known) and flows through operators and functions instead of being guessed.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Protocol
 
 from ..errors import ScanError
@@ -143,13 +144,16 @@ def _is_directive(node: ast.Node) -> bool:
 
 def _render(parts: tuple[str | ast.Node, ...], scope: Scope) -> object:
     pieces: list[str] = []
-    for part in parts:
+    for index, part in enumerate(parts):
         if isinstance(part, str):
             pieces.append(part)
             continue
         value = _directive(part, scope) if _is_directive(part) else force(evaluate(part, scope))
         if isinstance(value, (Unknown, Ref)):
-            return unknown_from(value)
+            rest = parts[index + 1 :]
+            literal = [p for p in rest if isinstance(p, str)]
+            suffix = "".join(literal) if len(literal) == len(rest) else ""
+            return replace(unknown_from(value), suffix=suffix)
         if isinstance(value, (list, dict, Lazy)):
             raise EvalError("a template can only interpolate strings, numbers and bools")
         pieces.append(to_text(value, "interpolated value"))

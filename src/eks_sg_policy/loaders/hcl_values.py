@@ -31,6 +31,7 @@ class EvalError(Exception):
 class Unknown:
     what: str
     hint: str = ""
+    suffix: str = ""  # literal text an unknown string is known to end with ("/32" of "${ip}/32")
 
     def __str__(self) -> str:
         return self.what

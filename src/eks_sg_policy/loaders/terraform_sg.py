@@ -7,6 +7,7 @@ One model `Rule` is made per peer (CIDR, group, self, prefix list); a rule with 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..errors import ScanError
@@ -122,7 +123,7 @@ def _inline_rule(fields: Fields, group: SgKey, direction: Direction, provenance:
     for cidr_field in ("cidr_blocks", "ipv6_cidr_blocks"):
         peers.extend(_cidr_peers(fields, cidr_field))
     for key in view.groups("security_groups", fields.get("security_groups"), fields.line("security_groups")):
-        peers.append(SgPeer(key) if isinstance(key, str) else UnresolvedPeer(key))
+        peers.append(SgPeer(key) if isinstance(key, str) else UnresolvedPeer(key, "group"))
     peers.extend(_self_peer(fields, group))
     peers.extend(_prefix_lists(fields, "prefix_list_ids"))
     protocol, ports = protocol_and_ports(fields, "protocol", "from_port", "to_port")
@@ -135,8 +136,17 @@ def _inline_rule(fields: Fields, group: SgKey, direction: Direction, provenance:
 
 
 def _cidr_peers(fields: Fields, name: str) -> list[Peer]:
-    cidrs = fields.view.cidrs(name, fields.get(name), fields.line(name))
-    return [UnresolvedPeer(c) if isinstance(c, Unresolved) else CidrPeer(c) for c in cidrs]
+    raw = fields.get(name)
+    cidrs = fields.view.cidrs(name, raw, fields.line(name))
+    kind = "narrow-cidr" if _narrow(raw) else "cidr"
+    return [UnresolvedPeer(c, kind) if isinstance(c, Unresolved) else CidrPeer(c) for c in cidrs]
+
+
+def _narrow(raw: object) -> bool:
+    """Every unknown item is a template ending in a written, non-zero prefix length ("${ip}/32")."""
+    items = raw if isinstance(raw, list) else [raw]
+    unknown = [i for i in items if isinstance(i, Unknown)]
+    return bool(unknown) and all(re.search(r"/([1-9]\d*)$", i.suffix) for i in unknown)
 
 
 def _self_peer(fields: Fields, group: SgKey | Unresolved) -> list[Peer]:
@@ -144,7 +154,7 @@ def _self_peer(fields: Fields, group: SgKey | Unresolved) -> list[Peer]:
     if isinstance(value, (Unknown, Ref)):
         return [UnresolvedPeer(fields.view.unresolved(value, "self", fields.line("self")))]
     if value is True or value == "true":
-        return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group)]
+        return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group, "group")]
     return []
 
 
@@ -214,7 +224,7 @@ def rule_resource(view: View) -> list[Rule]:
         peers.extend(_cidr_peers(fields, name))
     referenced = view.group("referenced_security_group_id")
     if referenced is not None:
-        peers.append(SgPeer(referenced) if isinstance(referenced, str) else UnresolvedPeer(referenced))
+        peers.append(SgPeer(referenced) if isinstance(referenced, str) else UnresolvedPeer(referenced, "group"))
     peers.extend(_prefix_lists(fields, "prefix_list_id"))
     protocol, ports = protocol_and_ports(fields, "ip_protocol", "from_port", "to_port")
     description = _description(fields)
@@ -240,7 +250,7 @@ def _classic_rule(view: View, group: SgKey | Unresolved, provenance: Provenance)
         peers.extend(_cidr_peers(fields, name))
     source = view.group("source_security_group_id")
     if source is not None:
-        peers.append(SgPeer(source) if isinstance(source, str) else UnresolvedPeer(source))
+        peers.append(SgPeer(source) if isinstance(source, str) else UnresolvedPeer(source, "group"))
     peers.extend(_self_peer(fields, group))
     peers.extend(_prefix_lists(fields, "prefix_list_ids"))
     protocol, ports = protocol_and_ports(fields, "protocol", "from_port", "to_port")

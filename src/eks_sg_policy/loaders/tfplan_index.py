@@ -98,16 +98,21 @@ class ModuleNode:
     parent: ModuleNode | None = None
     call: JsonObject = field(default_factory=JsonObject)  # the parent's module_calls entry
     key: object = None  # this instance's count index or for_each key
+    _blocks: dict[str, JsonObject] | None = None
 
     @property
     def address(self) -> str:
         return self.prefix[:-1] if self.prefix else "the root module"
 
     def config_block(self, relative: str) -> JsonObject | None:
-        for block in objects(self.config.get("resources")):
-            if block.get("address") == relative:
-                return block
-        return None
+        """The configuration block (`aws_security_group.x`, `data.aws_ami.y`) of this module."""
+        if self._blocks is None:
+            self._blocks = {}
+            for block in objects(self.config.get("resources")):
+                address = block.get("address")
+                if isinstance(address, str):
+                    self._blocks.setdefault(address, block)
+        return self._blocks.get(relative)
 
 
 @dataclass(slots=True, eq=False)
@@ -223,11 +228,13 @@ class PlanIndex:
     def module_instances(self, parent: ModuleNode, name: str) -> list[ModuleNode]:
         """The instances of the call `name` in `parent` that the plan shows (or the one it implies)."""
         start = f"{parent.prefix}module.{name}"
-        found = [
-            node
-            for prefix, node in self.modules.items()
-            if prefix.startswith(start) and prefix[len(start)] in ".[" and node.parent is parent
-        ]
+        found = list(
+            {
+                id(node): node
+                for prefix, node in self.modules.items()
+                if prefix.startswith(start) and prefix[len(start)] in ".[" and node.parent is parent
+            }.values()
+        )
         call = obj(obj(parent.config.get("module_calls")).get(name))
         if not found and call and "count_expression" not in call and "for_each_expression" not in call:
             found = [self.module(f"{start}.")]

@@ -77,7 +77,7 @@ def _inline_rule(item: View, group: SgKey, direction: Direction) -> list[Rule]:
     for name in ("cidr_blocks", "ipv6_cidr_blocks"):
         peers.extend(_cidr_peers(item, name))
     for key in item.groups("security_groups"):
-        peers.append(SgPeer(key) if isinstance(key, str) else UnresolvedPeer(key))
+        peers.append(SgPeer(key) if isinstance(key, str) else UnresolvedPeer(key, "group"))
     peers.extend(_self_peer(item, group))
     peers.extend(_prefix_lists(item, "prefix_list_ids"))
     protocol, ports = protocol_and_ports(item, "protocol", "from_port", "to_port")
@@ -90,7 +90,7 @@ def _inline_rule(item: View, group: SgKey, direction: Direction) -> list[Rule]:
 
 
 def _cidr_peers(view: View, name: str) -> list[Peer]:
-    return [UnresolvedPeer(c) if isinstance(c, Unresolved) else CidrPeer(c) for c in view.cidrs(name)]
+    return [UnresolvedPeer(c, "cidr") if isinstance(c, Unresolved) else CidrPeer(c) for c in view.cidrs(name)]
 
 
 def _self_peer(view: View, group: SgKey | Unresolved) -> list[Peer]:
@@ -98,7 +98,7 @@ def _self_peer(view: View, group: SgKey | Unresolved) -> list[Peer]:
     if value is None and view.unknown("self"):
         return [UnresolvedPeer(view.unresolved("self", view.describe("self")))]
     if value is True or value == "true":
-        return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group)]
+        return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group, "group")]
     return []
 
 
@@ -161,7 +161,7 @@ def rule_resource(view: View) -> list[Rule]:
         peers.extend(_cidr_peers(view, name))
     referenced = view.group("referenced_security_group_id")
     if referenced is not None:
-        peers.append(SgPeer(referenced) if isinstance(referenced, str) else UnresolvedPeer(referenced))
+        peers.append(SgPeer(referenced) if isinstance(referenced, str) else UnresolvedPeer(referenced, "group"))
     peers.extend(_prefix_lists(view, "prefix_list_id"))
     protocol, ports = protocol_and_ports(view, "ip_protocol", "from_port", "to_port")
     return _standalone(view, group, direction, protocol, ports, peers)
@@ -180,7 +180,7 @@ def _classic_rule(view: View, group: SgKey | Unresolved) -> list[Rule]:
         peers.extend(_cidr_peers(view, name))
     source = view.group("source_security_group_id")
     if source is not None:
-        peers.append(SgPeer(source) if isinstance(source, str) else UnresolvedPeer(source))
+        peers.append(SgPeer(source) if isinstance(source, str) else UnresolvedPeer(source, "group"))
     peers.extend(_self_peer(view, group))
     peers.extend(_prefix_lists(view, "prefix_list_ids"))
     protocol, ports = protocol_and_ports(view, "protocol", "from_port", "to_port")

@@ -11,6 +11,7 @@ the resource (with module path and instance key). Errors point at the line of th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..errors import ScanError
@@ -33,6 +34,7 @@ __all__ = ["View"]
 
 _APPLY_HINT = "the value is decided at apply time; the configuration's references do not name it"
 _SG_ATTRIBUTES = frozenset({"id", "name", "arn"})
+_GROUP_NAME = re.compile(r"security_group|(?<![a-z])sgs?(?![a-z])", re.I)
 
 
 def _is_expression(value: object) -> bool:
@@ -193,20 +195,43 @@ class View:
 
     def _unknown_groups(self, name: str, known: set[SgKey]) -> list[SgKey | Unresolved]:
         expression, covered = _expression(self.instance.expressions, (*self.path, name))
-        coarse = expression is not None and covered < len(self.path) + 1
         keys, problems = self.sg_keys(self.targets(name), name)
-        if coarse:  # one expression for all the blocks: only a single group it names can be placed
-            known = known | self._known_under(self.path[: max(covered, 1)])
+        if expression is not None and covered < len(self.path) + 1:
+            return self._placed(name, keys, problems, known, self.path[:covered])
         fresh = [k for k in keys if k not in known]
-        if coarse and len(fresh) > 1:
-            shown = ", ".join(self._shown(k) for k in fresh)
-            why = f"one of {shown}: the plan does not say which block names which"
-            return [self.unresolved(name, why, "scan the module's .tf files to tell them apart")]
         if fresh or problems:
             return [*fresh, *problems]
-        if self.instance.change is None and not coarse:
-            return []
+        if self.instance.change is None:
+            return []  # null and not marked unknown: absent
         return [self.unresolved(name, self.describe(name), _APPLY_HINT)]
+
+    def _placed(
+        self, name: str, keys: list[SgKey], problems: list[Unresolved], known: set[SgKey], scope: tuple[Step, ...]
+    ) -> list[SgKey | Unresolved]:
+        """Groups for an unknown value inside one of several blocks that share one expression
+        (the `ingress`/`egress` of aws_security_group): its references belong to all the blocks,
+        so only a single group they name that no block already shows can be placed."""
+        known = known | self._known_under(scope)
+        fresh = [k for k in dict.fromkeys(keys) if k not in known and _may_be_group(k)]
+        if len(fresh) == 1 and (not problems or self._unknown_slots(scope, name) <= 1):
+            return [*fresh]
+        if not fresh:
+            return [*problems] or [self.unresolved(name, self.describe(name), _APPLY_HINT)]
+        shown = ", ".join(self._shown(k) for k in fresh) + (" or a value the plan does not record" if problems else "")
+        why = f"one of {shown}: the plan does not say which block names which"
+        return [self.unresolved(name, why, "scan the module's .tf files to tell them apart")]
+
+    def _unknown_slots(self, scope: tuple[Step, ...], name: str) -> int:
+        """How many values of `name` are unknown across the blocks at `scope`."""
+        parent, label = View(self.ctx, self.instance, scope[:-1], self.depth), scope[-1]
+        count = 0
+        for item in parent.blocks(label) if isinstance(label, str) else []:
+            value = item.value(name)
+            if isinstance(value, list):
+                count += sum(1 for v in value if v is None)
+            elif value is None and item.unknown(name):
+                count += 1
+        return count
 
     def _known_under(self, path: tuple[Step, ...]) -> set[SgKey]:
         found: set[SgKey] = set()
@@ -308,6 +333,16 @@ class View:
             if text is not None:
                 out.append((key, text))
         return tuple(out)
+
+
+def _may_be_group(key: SgKey) -> bool:
+    """Whether an identity found among the references of a shared expression can be a group (and not,
+    say, the CIDR of `aws_vpc.main.cidr_block` that another block of the expression uses)."""
+    if key.startswith(("tf:", "cluster-sg:")):
+        return True
+    if key.startswith(("data:", "var:")):
+        return _GROUP_NAME.search(key.rsplit(":", 1)[-1]) is not None
+    return key.startswith("sg-")
 
 
 def _flatten_once(values: list[object]) -> Iterator[object]:
