@@ -6,6 +6,7 @@ All classes are immutable. A value a loader could not decide is an `Unresolved`,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -293,3 +294,27 @@ class Model:
             exports=self.exports + other.exports,
             unevaluated=self.unevaluated + other.unevaluated,
         )
+
+
+def referenced_keys(
+    rules: Iterable[Rule],
+    clusters: Iterable[Cluster],
+    node_groups: Iterable[NodeGroup],
+    attachments: Iterable[tuple[SgKey, Provenance]] = (),
+) -> set[SgKey]:
+    """Every group key these elements name: a loader gives each one a `SecurityGroup` entry."""
+    used: set[SgKey] = set()
+    for rule in rules:
+        if isinstance(rule.group, str):
+            used.add(rule.group)
+        if isinstance(rule.peer, SgPeer):
+            used.add(rule.peer.key)
+    for cluster in clusters:
+        used.update(k for k in cluster.security_groups if isinstance(k, str))
+        used.add(cluster.cluster_sg)
+    for group in node_groups:
+        used.update(k for k in group.launch_template_groups or () if isinstance(k, str))
+        if group.remote_access:
+            used.update(k for k in group.remote_access.source_groups if isinstance(k, str))
+    used.update(key for key, _ in attachments)
+    return used

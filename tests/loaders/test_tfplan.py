@@ -14,12 +14,12 @@ import pytest
 
 from eks_sg_policy.api import scan
 from eks_sg_policy.errors import ScanError
-from eks_sg_policy.loaders import terraform_eks, tfplan_view
+from eks_sg_policy.loaders import tfplan_view
 from eks_sg_policy.loaders.base import LoadedUnit
 from eks_sg_policy.loaders.terraform import load_terraform_module
 from eks_sg_policy.loaders.terraform_config import module_files
+from eks_sg_policy.loaders.terraform_schema import ATTACHMENTS
 from eks_sg_policy.loaders.tfplan import load_plan
-from eks_sg_policy.loaders.tfplan_eks import ATTACHMENTS
 from eks_sg_policy.loaders.tfplan_json import JsonArray, JsonObject, parse_json
 from eks_sg_policy.model import Direction, Model, SgOrigin, SgPeer, Unresolved, UnresolvedPeer
 
@@ -466,6 +466,30 @@ def test_one_inline_expression_naming_two_groups_is_not_guessed(tmp_path: Path) 
     assert all("one of aws_security_group.a, aws_security_group.b" in str(p) for p in peers)
 
 
+def test_other_references_of_a_shared_inline_expression_are_not_taken_for_groups(tmp_path: Path) -> None:
+    items = [
+        {"cidr_blocks": ["10.0.0.0/16"], "from_port": 443, "to_port": 443, "protocol": "tcp", "security_groups": []},
+        {"cidr_blocks": [], "from_port": 10250, "to_port": 10250, "protocol": "tcp"},
+    ]
+    resources = [
+        instance("aws_vpc.main", {"cidr_block": "10.0.0.0/16"}),
+        instance("aws_security_group.cp", {"name": "cp"}),
+        instance("aws_security_group.node", {"name": "node", "ingress": items}),
+    ]
+    shared = ref(
+        "aws_vpc.main.cidr_block", "aws_vpc.main", "aws_security_group.cp.id", "aws_security_group.cp", "var.x"
+    )
+    config = [
+        block("aws_vpc.main", {"cidr_block": const("10.0.0.0/16")}),
+        block("aws_security_group.cp", {}),
+        block("aws_security_group.node", {"ingress": shared}),
+    ]
+    unknown = {"aws_security_group.node": {"ingress": [{}, {"security_groups": True}]}}
+    path = write_plan(tmp_path, resources, config, unknown, variables={"x": {"value": "192.168.0.0/16"}})
+    peers = sorted(str(r.peer) for r in load(path).model.rules)
+    assert peers == ["10.0.0.0/16", key(path, "aws_security_group.cp")]
+
+
 def test_a_data_source_read_at_apply_time_is_an_external_identity(tmp_path: Path) -> None:
     data = instance("data.aws_security_group.shared", {"name": "shared"}, mode="data")
     rule = instance("aws_security_group_rule.r", rule_values(cidr_blocks=["10.0.0.0/8"]))
@@ -494,8 +518,13 @@ def test_a_plan_that_errored_is_reported_as_not_verified(tmp_path: Path) -> None
     assert [f.policy for f in report.findings] == ["EKS900"]
 
 
-def test_attachment_table_is_the_hcl_loaders() -> None:
-    assert ATTACHMENTS == terraform_eks.ATTACHMENTS
+def test_the_plan_loader_does_not_import_the_hcl_evaluator() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, eks_sg_policy.loaders.tfplan; print('hcl_eval' in ' '.join(sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    assert "aws_lb" in ATTACHMENTS
 
 
 def test_without_resource_changes_null_values_with_references_are_linked(tmp_path: Path) -> None:

@@ -24,22 +24,9 @@ from ..net import IPNetwork
 from .hcl_values import Ref, Tagged, Unknown, force
 from .terraform_extract import View, group_ref
 from .terraform_resources import cluster_sg_key
+from .terraform_schema import ATTACHMENTS, CLUSTER_TAG
 
-CLUSTER_TAG = "kubernetes.io/cluster/"
 # Resources that attach security groups to something that is neither a cluster nor a node group.
-ATTACHMENTS: dict[str, tuple[str, ...]] = {
-    "aws_instance": ("vpc_security_group_ids", "security_groups"),
-    "aws_lb": ("security_groups",),
-    "aws_alb": ("security_groups",),
-    "aws_elb": ("security_groups",),
-    "aws_network_interface": ("security_groups",),
-    "aws_vpc_endpoint": ("security_group_ids",),
-    "aws_db_instance": ("vpc_security_group_ids",),
-    "aws_rds_cluster": ("vpc_security_group_ids",),
-    "aws_efs_mount_target": ("security_groups",),
-    "aws_elasticache_cluster": ("security_group_ids",),
-    "aws_elasticache_replication_group": ("security_group_ids",),
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,15 @@ from ..model import (
     Rule,
     SecurityGroup,
     SgKey,
-    SgPeer,
     Vpc,
+    referenced_keys,
 )
 from . import terraform_eks as eks
 from .terraform_extract import Collector, View
 from .terraform_module import ModuleInstance
 from .terraform_resources import ResourceInstance
-from .terraform_sg import RULE_RESOURCES, rule_resource, security_group
+from .terraform_schema import ATTACHMENTS, RULE_RESOURCES
+from .terraform_sg import rule_resource, security_group
 
 
 class ModelBuilder:
@@ -62,7 +63,7 @@ class ModelBuilder:
             ("aws_eks_fargate_profile", lambda v: self.fargate.append(eks.fargate_profile(v, self.cluster_names))),
             ("aws_vpc", lambda v: self.vpcs.append(eks.vpc(v))),
         ]
-        for rtype in (*eks.ATTACHMENTS, "aws_lambda_function"):
+        for rtype in (*ATTACHMENTS, "aws_lambda_function"):
             passes.append((rtype, lambda v: self.attachments.extend(eks.attachments(v))))
         return passes
 
@@ -101,7 +102,7 @@ class ModelBuilder:
         groups = dict(self.collector.groups)
         for key, group in self.collector.external.items():
             groups.setdefault(key, group)
-        used = self._used_keys()
+        used = referenced_keys(self.rules, self.clusters, self.node_groups, self.attachments)
         ordered = [groups[k] for k in groups if k in used or groups[k].origin.value != "external"]
         return Model(
             security_groups=tuple(ordered),
@@ -112,23 +113,6 @@ class ModelBuilder:
             vpcs=tuple(self.vpcs),
             other_attachments=tuple(self.attachments),
         )
-
-    def _used_keys(self) -> set[str]:
-        used: set[str] = set()
-        for rule in self.rules:
-            if isinstance(rule.group, str):
-                used.add(rule.group)
-            if isinstance(rule.peer, SgPeer):
-                used.add(rule.peer.key)
-        for cluster in self.clusters:
-            used.update(k for k in cluster.security_groups if isinstance(k, str))
-            used.add(cluster.cluster_sg)
-        for group in self.node_groups:
-            used.update(k for k in group.launch_template_groups or () if isinstance(k, str))
-            if group.remote_access:
-                used.update(k for k in group.remote_access.source_groups if isinstance(k, str))
-        used.update(key for key, _p in self.attachments)
-        return used
 
 
 def build_model(root: ModuleInstance) -> Model:

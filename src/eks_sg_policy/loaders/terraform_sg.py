@@ -32,12 +32,6 @@ from .hcl_values import ObjectValue, Ref, Unknown, force
 from .terraform_extract import View, group_ref
 from .terraform_resources import ResourceInstance
 
-RULE_RESOURCES = (
-    "aws_security_group_rule",
-    "aws_vpc_security_group_ingress_rule",
-    "aws_vpc_security_group_egress_rule",
-)
-
 
 @dataclass(slots=True)
 class Fields:

@@ -36,16 +36,17 @@ from ..model import (
     RuleForm,
     SgKey,
     SgOrigin,
-    SgPeer,
     Unresolved,
     Vpc,
+    referenced_keys,
 )
 from . import tfplan_eks as eks
 from .base import LoadedUnit
+from .terraform_schema import ATTACHMENTS, RULE_RESOURCES
 from .tfplan_context import Context
 from .tfplan_index import PlanIndex
 from .tfplan_json import JsonError, JsonObject, parse_json
-from .tfplan_rules import RULE_RESOURCES, rule_resource, security_group, without_copies
+from .tfplan_rules import rule_resource, security_group, without_copies
 from .tfplan_view import View
 
 __all__ = ["load_plan"]
@@ -168,7 +169,7 @@ class _Builder:
             ("aws_eks_fargate_profile", lambda v: self.fargate.append(eks.fargate_profile(v, names))),
             ("aws_vpc", lambda v: self.vpcs.append(eks.vpc(v))),
         ]
-        for rtype in (*eks.ATTACHMENTS, "aws_lambda_function"):
+        for rtype in (*ATTACHMENTS, "aws_lambda_function"):
             passes.append((rtype, lambda v: self.attachments.extend(eks.attachments(v))))
         return passes
 
@@ -189,7 +190,7 @@ class _Builder:
         groups = dict(self.ctx.groups)
         for key, group in self.ctx.external.items():
             groups.setdefault(key, group)
-        used = self._used_keys(rules)
+        used = referenced_keys(rules, self.clusters, self.node_groups, self.attachments)
         ordered = [g for k, g in groups.items() if k in used or g.origin is not SgOrigin.EXTERNAL]
         return Model(
             security_groups=tuple(ordered),
@@ -200,20 +201,3 @@ class _Builder:
             vpcs=tuple(self.vpcs),
             other_attachments=tuple(self.attachments),
         )
-
-    def _used_keys(self, rules: list[Rule]) -> set[str]:
-        used: set[str] = set()
-        for rule in rules:
-            if isinstance(rule.group, str):
-                used.add(rule.group)
-            if isinstance(rule.peer, SgPeer):
-                used.add(rule.peer.key)
-        for cluster in self.clusters:
-            used.update(k for k in cluster.security_groups if isinstance(k, str))
-            used.add(cluster.cluster_sg)
-        for group in self.node_groups:
-            used.update(k for k in group.launch_template_groups or () if isinstance(k, str))
-            if group.remote_access:
-                used.update(k for k in group.remote_access.source_groups if isinstance(k, str))
-        used.update(key for key, _p in self.attachments)
-        return used

@@ -21,25 +21,11 @@ from ..model import (
     Vpc,
 )
 from ..net import IPNetwork
+from .terraform_schema import ATTACHMENTS, CLUSTER_TAG
 from .tfplan_context import cluster_sg_key, instance_key
 from .tfplan_resolve import InstanceTarget
 from .tfplan_view import View
 
-CLUSTER_TAG = "kubernetes.io/cluster/"
-# Kept identical to terraform_eks.ATTACHMENTS (a test pins it) without importing the HCL evaluator.
-ATTACHMENTS: dict[str, tuple[str, ...]] = {
-    "aws_instance": ("vpc_security_group_ids", "security_groups"),
-    "aws_lb": ("security_groups",),
-    "aws_alb": ("security_groups",),
-    "aws_elb": ("security_groups",),
-    "aws_network_interface": ("security_groups",),
-    "aws_vpc_endpoint": ("security_group_ids",),
-    "aws_db_instance": ("vpc_security_group_ids",),
-    "aws_rds_cluster": ("vpc_security_group_ids",),
-    "aws_efs_mount_target": ("security_groups",),
-    "aws_elasticache_cluster": ("security_group_ids",),
-    "aws_elasticache_replication_group": ("security_group_ids",),
-}
 _TEMPLATE_TYPES = ("aws_launch_template", "aws_launch_configuration")
 
 Groups = tuple[SgKey | Unresolved, ...] | None

@@ -30,12 +30,6 @@ from ..model import (
 from ..net import NetValueError, PortRange, normalize_protocol, port_range
 from .tfplan_view import View
 
-RULE_RESOURCES = (
-    "aws_security_group_rule",
-    "aws_vpc_security_group_ingress_rule",
-    "aws_vpc_security_group_egress_rule",
-)
-
 
 def security_group(view: View) -> tuple[SecurityGroup, list[Rule], list[Rule]]:
     """The group, its authoritative inline rules, and the rules an existing group merely shows."""
