@@ -121,12 +121,11 @@ def evaluate_units(
 
 
 def _policies(options: ScanOptions) -> PolicySet:
-    policies = load_policies(options.policy_dirs, options.edition)
-    known = {p.id for p in load_policies(options.policy_dirs).policies}
+    every = load_policies(options.policy_dirs)
     for policy_id in [*options.only, *options.skip]:
-        if policy_id not in known:
+        if policy_id not in every.ids():
             raise ScanError("--only/--skip", f"unknown policy id {policy_id!r}; see `eks-sg-policy policies`")
-    return policies.select(options.only, options.skip)
+    return every.in_edition(options.edition).select(options.only, options.skip)
 
 
 def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:

@@ -195,9 +195,9 @@ def _render(report: Report, fmt: str, verbose: bool, to_terminal: bool) -> str:
         from .report.text import render_text, use_colour
 
         return render_text(report, verbose, colour=to_terminal and use_colour())
-    from .report import FORMATS as RENDERERS
+    from .report import renderer
 
-    return RENDERERS[fmt](report, verbose)
+    return renderer(fmt)(report, verbose)
 
 
 def _explain(args: argparse.Namespace) -> int:
