@@ -100,6 +100,7 @@ class SecurityGroup:
     has_inline: frozenset[Direction] = frozenset()
     imported_as: str | None = None  # the export name an imported group comes from
     ref: GroupRef | None = None
+    aliases: tuple[GroupRef, ...] = ()  # other names for it, e.g. the variable a Terraform module receives it in
 
     @property
     def complete(self) -> bool:

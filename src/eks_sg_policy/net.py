@@ -161,6 +161,9 @@ class PortSet:
     def __str__(self) -> str:
         return ", ".join(str(r) for r in self.ranges) if self.ranges else "none"
 
+    def overlaps(self, other: PortSet) -> bool:
+        return any(a.low <= b.high and b.low <= a.high for a in self.ranges for b in other.ranges)
+
     def union(self, other: PortSet) -> PortSet:
         return PortSet.of(self.ranges + other.ranges)
 

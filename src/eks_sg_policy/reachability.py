@@ -9,8 +9,8 @@ the rest of the required ports is blocked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import product
 
 from .model import (
@@ -20,6 +20,7 @@ from .model import (
     NoPeer,
     Peer,
     PrefixListPeer,
+    Provenance,
     Rule,
     SgKey,
     SgPeer,
@@ -30,6 +31,7 @@ from .net import (
     EVERY_PORT,
     NO_PORTS,
     IPNetwork,
+    PortRange,
     PortSet,
     is_whole_internet,
     may_hold_vpc_addresses,
@@ -58,31 +60,34 @@ class SideCoverage:
 
 @dataclass(frozen=True, slots=True)
 class Reach:
+    """One requirement between two ends: allowed, blocked (and by which side) and unknown ports."""
+
     protocol: str
     required: PortSet
     egress: SideCoverage
     ingress: SideCoverage | None  # None for traffic leaving the VPC
+    allowed: PortSet = field(init=False)
+    blocked_by_egress: PortSet = field(init=False)
+    blocked_by_ingress: PortSet = field(init=False)
+    blocked: PortSet = field(init=False)
+    unknown: PortSet = field(init=False)
 
-    @property
-    def allowed(self) -> PortSet:
-        ports = self.required.intersection(self.egress.allowed)
-        return ports.intersection(self.ingress.allowed) if self.ingress else ports
-
-    @property
-    def blocked_by_egress(self) -> PortSet:
-        return self.egress.blocked(self.required)
-
-    @property
-    def blocked_by_ingress(self) -> PortSet:
-        return self.ingress.blocked(self.required) if self.ingress else NO_PORTS
-
-    @property
-    def blocked(self) -> PortSet:
-        return self.blocked_by_egress.union(self.blocked_by_ingress)
-
-    @property
-    def unknown(self) -> PortSet:
-        return self.required.difference(self.allowed).difference(self.blocked)
+    def __post_init__(self) -> None:
+        # Computed once: the evaluators ask for these many times per pair.
+        allowed = self.required.intersection(self.egress.allowed)
+        if self.ingress:
+            allowed = allowed.intersection(self.ingress.allowed)
+        by_egress = self.egress.blocked(self.required)
+        by_ingress = self.ingress.blocked(self.required) if self.ingress else NO_PORTS
+        blocked = by_egress.union(by_ingress) if by_ingress else by_egress
+        for name, value in (
+            ("allowed", allowed),
+            ("blocked_by_egress", by_egress),
+            ("blocked_by_ingress", by_ingress),
+            ("blocked", blocked),
+            ("unknown", self.required.difference(allowed).difference(blocked)),
+        ):
+            object.__setattr__(self, name, value)  # fmt: skip
 
     @property
     def unknowns(self) -> tuple[Unresolved, ...]:
@@ -103,6 +108,7 @@ class ReachabilityIndex:
             elif isinstance(rule.group, Unresolved):
                 self._floating[rule.direction].append(rule)
         self._cases = self._all_cases()
+        self._side_cache: dict[tuple[object, ...], _SideRules] = {}
 
     def rules_of(self, group: SgKey, direction: Direction) -> Sequence[Rule]:
         return self._by_group.get((group, direction), ())
@@ -139,26 +145,18 @@ class ReachabilityIndex:
         required: PortSet,
         case: dict[str, bool] | None = None,
     ) -> SideCoverage:
-        allowed = NO_PORTS
+        allowed_ranges: list[PortRange] = []
         grants: list[Rule] = []
         maybes: list[tuple[PortSet, Unresolved]] = []
-        candidates: list[Rule] = [r for g in own.groups for r in self.rules_of(g, direction)]
-        candidates.extend(self._floating.get(direction, ()))
-        for rule in candidates:
-            condition = rule.condition
-            if isinstance(condition, Guard) and case is not None:
-                if not condition.holds(case):
-                    continue
-                condition = None
-            verdict, ports, why = self._rule_grants(rule, other, protocol)
-            if verdict == NO or not ports.intersection(required):
+        for ports, rule, reason in self._matching(own, direction, other, protocol, case):
+            if not ports.overlaps(required):
                 continue
-            if verdict == YES and condition is None and isinstance(rule.group, str):
-                allowed = allowed.union(ports)
+            if reason is None:
+                allowed_ranges.extend(ports.ranges)
                 grants.append(rule)
             else:
-                reason = why or (condition.why if isinstance(condition, Guard) else condition) or _floating(rule)
                 maybes.append((ports, reason))
+        allowed = PortSet.of(allowed_ranges)
         for key in own.groups:
             group = self.topology.group(key)
             if group is None or not group.complete:
@@ -166,12 +164,69 @@ class ReachabilityIndex:
         maybes.extend((required, unknown) for unknown in own.unknown_groups)
         # Only what could change the verdict counts: ports already proven allowed need no more evidence.
         open_ports = required.difference(allowed)
-        relevant = [(p, why) for p, why in maybes if p.intersection(open_ports)]
-        maybe = NO_PORTS
-        for ports, _ in relevant:
-            maybe = maybe.union(ports)
+        relevant = [(p, why) for p, why in maybes if p.overlaps(open_ports)]
+        maybe = PortSet.of(r for p, _ in relevant for r in p.ranges)
         unknowns = tuple(dict.fromkeys(why for _, why in relevant))
         return SideCoverage(direction, allowed, maybe.difference(allowed), tuple(grants), unknowns)
+
+    def _matching(
+        self, own: Endpoint, direction: Direction, other: Endpoint | None, protocol: str, case: dict[str, bool] | None
+    ) -> Iterator[Match]:
+        """The rules of `own` that let `protocol` through to/from `other`: (ports, rule, None) when they
+        certainly do, (ports, rule, why) when they may."""
+        if other is None:
+            for rule, condition in self._active(own, direction, case):
+                verdict, ports, why = self._rule_grants(rule, None, protocol)
+                if verdict != NO:
+                    yield ports, rule, _certain(verdict, rule, condition, why)
+            return
+        side = self._side_rules(own, direction, protocol, case)
+        yield from side.fixed
+        for key in other.groups:
+            yield from side.by_peer.get(key, ())
+        if other.unknown_groups:
+            why = other.unknown_groups[0]
+            known = set(other.groups)
+            for key, matches in side.by_peer.items():
+                if key not in known:
+                    yield from ((ports, rule, why) for ports, rule, _ in matches)
+
+    def _side_rules(
+        self, own: Endpoint, direction: Direction, protocol: str, case: dict[str, bool] | None
+    ) -> _SideRules:
+        """Rules of one side sorted once: those whose verdict does not depend on the other end, and
+        group-to-group rules by the group they name (so each question looks only at its own groups)."""
+        cache_key = (own.groups, direction, protocol, tuple(sorted(case.items())) if case else None)
+        cached = self._side_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        side = _SideRules()
+        for rule, condition in self._active(own, direction, case):
+            if isinstance(rule.peer, SgPeer) and not isinstance(rule.protocol, Unresolved) \
+                    and not isinstance(rule.ports, Unresolved):  # fmt: skip
+                if protocol_matches(rule.protocol, protocol):
+                    match = (PortSet((rule.ports,)), rule, _certain(YES, rule, condition, None))
+                    side.by_peer.setdefault(rule.peer.key, []).append(match)
+                continue
+            verdict, ports, why = self._rule_grants(rule, _ANY_END, protocol)
+            if verdict != NO:
+                side.fixed.append((ports, rule, _certain(verdict, rule, condition, why)))
+        self._side_cache[cache_key] = side
+        return side
+
+    def _active(
+        self, own: Endpoint, direction: Direction, case: dict[str, bool] | None
+    ) -> Iterator[tuple[Rule, Unresolved | Guard | None]]:
+        """Rules of the side that exist in `case`, with the condition that still applies to them."""
+        candidates = [r for g in own.groups for r in self.rules_of(g, direction)]
+        candidates.extend(self._floating.get(direction, ()))
+        for rule in candidates:
+            condition = rule.condition
+            if isinstance(condition, Guard) and case is not None:
+                if not condition.holds(case):
+                    continue
+                condition = None
+            yield rule, condition
 
     def _rule_grants(self, rule: Rule, other: Endpoint | None, protocol: str) -> tuple[str, PortSet, Unresolved | None]:
         if isinstance(rule.protocol, Unresolved):
@@ -217,8 +272,30 @@ class ReachabilityIndex:
         return MAYBE if may_hold_vpc_addresses(network) else NO
 
 
+Match = tuple[PortSet, Rule, "Unresolved | None"]  # (ports, rule, why it is only possible; None: certain)
+
+
+@dataclass(slots=True)
+class _SideRules:
+    fixed: list[Match] = field(default_factory=list)
+    by_peer: dict[SgKey, list[Match]] = field(default_factory=dict)
+
+
+# An end with no groups: rules whose verdict depends on the other end's groups are never asked with it.
+_ANY_END = Endpoint(role="", key="", name="", provenance=Provenance("", 0, ""), groups=())
+
+
+def _certain(
+    verdict: str, rule: Rule, condition: Unresolved | Guard | None, why: Unresolved | None
+) -> Unresolved | None:
+    """None when the rule certainly grants; otherwise why it only may."""
+    if verdict == YES and condition is None and isinstance(rule.group, str):
+        return None
+    return why or (condition.why if isinstance(condition, Guard) else condition) or _floating(rule)
+
+
 def _external(key: SgKey, name: str, direction: Direction, group: object) -> Unresolved:
-    from .model import Provenance, SecurityGroup
+    from .model import SecurityGroup
 
     where = group.provenance if isinstance(group, SecurityGroup) else Provenance("", 0, key)
     return Unresolved(

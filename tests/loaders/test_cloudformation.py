@@ -247,7 +247,10 @@ def test_an_undecidable_rule_item_is_read_in_each_case() -> None:
     )
     [rule] = rules_of(m, key("SG"), INGRESS)  # the false branch (AWS::NoValue) creates no rule
     assert (rule.protocol, rule.ports, rule.peer, rule.provenance.line) == (
-        "tcp", PortRange(1, 2), CidrPeer(ipaddress.ip_network("1.2.3.4/32")), 8
+        "tcp",
+        PortRange(1, 2),
+        CidrPeer(ipaddress.ip_network("1.2.3.4/32")),
+        8,
     )
     assert isinstance(rule.condition, Guard) and rule.condition.terms == (("stacks/eks.yaml:C", True),)
     assert rule.condition.why.what == "SG depends on condition(s) C, which cannot be decided"

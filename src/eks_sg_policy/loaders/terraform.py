@@ -65,7 +65,9 @@ def _load(directory: str, files: list[str], variables: dict[str, object], var_fi
     for name in sorted(set(values) - set(config.variables)):
         ctx.note(f"a value is given for variable {name!r}, which {ctx.root_dir} does not declare")
     root = ModuleInstance(ctx, config, values=values)
-    model = replace(build_model(root), unevaluated=tuple(ctx.unevaluated))
+    model = build_model(root)
+    groups = tuple(replace(g, aliases=tuple(ctx.aliases.get(g.key, ()))) for g in model.security_groups)
+    model = replace(model, security_groups=groups, unevaluated=tuple(ctx.unevaluated))
     suppressions = collect_suppressions(root)
     read = list(dict.fromkeys([*ctx.files, *value_files]))
     return LoadedUnit(tuple(read), model, tuple(suppressions), tuple(ctx.notes))

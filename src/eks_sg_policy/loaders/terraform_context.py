@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..errors import ScanError
-from ..model import Unresolved
+from ..model import GroupRef, Unresolved
 from . import hcl_ast as ast
 from .hcl_eval import evaluate
 from .hcl_values import EvalError
@@ -22,6 +22,7 @@ class LoadContext:
         self.cwd = os.path.abspath(root_dir)
         self.notes: dict[str, None] = {}
         self.unevaluated: list[Unresolved] = []  # modules that may create EKS resources, not evaluated
+        self.aliases: dict[str, list[GroupRef]] = {}  # group key -> module variables that receive it
         self.files: dict[str, None] = {}
         self._stack: list[str] = []
         self._configs: dict[str, ModuleConfig] = {}

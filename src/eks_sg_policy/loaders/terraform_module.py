@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import ScanError
-from ..model import Provenance, Unresolved
+from ..model import GroupRef, Provenance, Unresolved
 from . import hcl_ast as ast
 from .hcl_eval import Scope, evaluate
 from .hcl_expr import HclSyntaxError, parse_expression
@@ -141,6 +141,16 @@ class ModuleInstance:
             self.ctx.note(f"{decl.file}:{decl.line}: var.{name}: value does not match its type: {exc.message}")
             return raw
 
+    def _note_alias(self, name: str, value: object) -> None:
+        """A group passed into this module is also `var.<name>` here (fix snippets written in this
+        module refer to it that way)."""
+        value = force(value)
+        if isinstance(value, Ref) and value.kind in ("sg", "cluster-sg"):
+            aliases = self.ctx.aliases.setdefault(value.key, [])
+            alias = GroupRef("parameter", name, self.prefix.rstrip("."))
+            if alias not in aliases:
+                aliases.append(alias)
+
     def _given_value(self, name: str, decl: BlockDecl, kind: str) -> object:
         if self.call is None:
             raw = self.values.get(name, _MISSING)
@@ -154,7 +164,9 @@ class ModuleInstance:
         label = f"{self.prefix}var.{name}"
         with self.ctx.evaluating(label, call_decl.file, attribute.line):
             try:
-                return evaluate(attribute.expr, parent.scope(call_decl.file, bindings))
+                value = evaluate(attribute.expr, parent.scope(call_decl.file, bindings))
+                self._note_alias(name, value)
+                return value
             except EvalError as exc:
                 self.ctx.note(f"{call_decl.file}:{attribute.line}: {label}: {exc.message}")
                 return Unknown(f"{label} could not be evaluated: {exc.message}")

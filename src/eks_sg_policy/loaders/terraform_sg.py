@@ -143,11 +143,13 @@ def _narrow(raw: object) -> bool:
     return bool(unknown) and all(re.search(r"/([1-9]\d*)$", i.suffix) for i in unknown)
 
 
-def _self_peer(fields: Fields, group: SgKey | Unresolved) -> list[Peer]:
+def _self_peer(fields: Fields, group: SgKey | Unresolved | None) -> list[Peer]:
     value = fields.get("self")
     if isinstance(value, (Unknown, Ref)):
         return [UnresolvedPeer(fields.view.unresolved(value, "self", fields.line("self")))]
     if value is True or value == "true":
+        if group is None:
+            return []  # no group: `self` names nothing (the rule is reported as naming no group)
         return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group, "group")]
     return []
 
@@ -197,7 +199,7 @@ def protocol_and_ports(
 
 
 def unknown_rule(
-    group: SgKey | Unresolved, direction: Direction, why: Unresolved, condition: Unresolved | None
+    group: SgKey | Unresolved | None, direction: Direction, why: Unresolved, condition: Unresolved | None
 ) -> Rule:
     """Rules exist here but which is not decidable: every part of the rule is unresolved."""
     return Rule(group, direction, why, why, UnresolvedPeer(why), why.provenance, condition=condition)
@@ -206,9 +208,8 @@ def unknown_rule(
 def rule_resource(view: View) -> list[Rule]:
     instance = view.instance
     provenance = rule_provenance(instance, view)
+    # Absent or null: the rule names no group (EKS306), and grants nothing to anyone.
     group = view.group("security_group_id")
-    if group is None:
-        group = Unresolved("security_group_id is not set", view.provenance(view.line("security_group_id")))
     if instance.type == "aws_security_group_rule":
         return _classic_rule(view, group, provenance)
     direction = Direction.INGRESS if instance.type.endswith("_ingress_rule") else Direction.EGRESS
@@ -229,7 +230,7 @@ def rule_resource(view: View) -> list[Rule]:
     ]
 
 
-def _classic_rule(view: View, group: SgKey | Unresolved, provenance: Provenance) -> list[Rule]:
+def _classic_rule(view: View, group: SgKey | Unresolved | None, provenance: Provenance) -> list[Rule]:
     kind = view.value("type")
     fields = Fields(view)
     if isinstance(kind, (Unknown, Ref)) or kind not in ("ingress", "egress"):

@@ -87,11 +87,13 @@ def _cidr_peers(view: View, name: str) -> list[Peer]:
     return [UnresolvedPeer(c, "cidr") if isinstance(c, Unresolved) else CidrPeer(c) for c in view.cidrs(name)]
 
 
-def _self_peer(view: View, group: SgKey | Unresolved) -> list[Peer]:
+def _self_peer(view: View, group: SgKey | Unresolved | None) -> list[Peer]:
     value = view.value("self")
     if value is None and view.unknown("self"):
         return [UnresolvedPeer(view.unresolved("self", view.describe("self")))]
     if value is True or value == "true":
+        if group is None:
+            return []  # no group: `self` names nothing (the rule is reported as naming no group)
         return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group, "group")]
     return []
 
@@ -138,15 +140,13 @@ def protocol_and_ports(
         raise view.error(from_field, f"ports: {exc}") from None
 
 
-def unknown_rule(group: SgKey | Unresolved, direction: Direction, why: Unresolved) -> Rule:
+def unknown_rule(group: SgKey | Unresolved | None, direction: Direction, why: Unresolved) -> Rule:
     """Rules exist here but which is not decidable: every part of the rule is unresolved."""
     return Rule(group, direction, why, why, UnresolvedPeer(why), why.provenance)
 
 
 def rule_resource(view: View) -> list[Rule]:
-    group = view.group("security_group_id")
-    if group is None:
-        group = view.unresolved("security_group_id", "is not set")
+    group = view.group("security_group_id")  # None: the rule names no group (EKS306)
     if view.instance.type == "aws_security_group_rule":
         return _classic_rule(view, group)
     direction = Direction.INGRESS if view.instance.type.endswith("_ingress_rule") else Direction.EGRESS
@@ -161,7 +161,7 @@ def rule_resource(view: View) -> list[Rule]:
     return _standalone(view, group, direction, protocol, ports, peers)
 
 
-def _classic_rule(view: View, group: SgKey | Unresolved) -> list[Rule]:
+def _classic_rule(view: View, group: SgKey | Unresolved | None) -> list[Rule]:
     kind = view.value("type")
     if kind is None and view.unknown("type"):
         why = view.unresolved("type", view.describe("type"))
@@ -183,7 +183,7 @@ def _classic_rule(view: View, group: SgKey | Unresolved) -> list[Rule]:
 
 def _standalone(
     view: View,
-    group: SgKey | Unresolved,
+    group: SgKey | Unresolved | None,
     direction: Direction,
     protocol: str | Unresolved,
     ports: PortRange | Unresolved,

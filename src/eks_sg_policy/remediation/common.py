@@ -95,8 +95,11 @@ def rule_name(fix: RuleFix, group: SecurityGroup, peer: SecurityGroup | None, po
 
 
 def _words(name: str) -> str:
-    name = name.rsplit(".", 1)[-1] if name.startswith(("aws_", "data.")) else name
-    name = re.sub(r"\[[^\]]*\]", "", name)
+    """Words of a group's name; a Terraform instance key stays (`node[1]` -> "node 1") so that the
+    rules written for two instances get two names."""
+    if name.startswith(("aws_", "data.")):
+        name = re.sub(r"^.*?\.([^.\[]+(\[[^\]]*\])?)$", r"\1", name)
+    name = re.sub(r"\[([^\]]*)\]", r" \1 ", name)
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     return re.sub(r"[^A-Za-z0-9]+", " ", spaced).strip()
 

@@ -19,10 +19,11 @@ def tf_rule(
     anchors: dict[str, int],
     description: str,
 ) -> FixEdit | None:
-    if group.ref is None or (peer is not None and (peer.ref is None or peer.ref.module != group.ref.module)):
+    if group.ref is None:
         return None
     target = _reference(group.ref)
-    source = _reference(peer.ref) if peer is not None and peer.ref is not None else None
+    peer_ref = _in_module(peer, group.ref.module) if peer is not None else None
+    source = _reference(peer_ref) if peer_ref is not None else None
     if target is None or (peer is not None and source is None):
         return None
     if fix.direction in group.has_inline:
@@ -33,6 +34,11 @@ def tf_rule(
     line = insertion_line(group, anchors) or len(file.lines) + 1
     text = "".join(_resource(fix, group, peer, ports, target, source, description) for ports in fix.ports.ranges)
     return FixEdit(file.path, line, text)
+
+
+def _in_module(group: SecurityGroup, module: str) -> GroupRef | None:
+    """How code in `module` names the group: directly, or through the variable it receives it in."""
+    return next((r for r in (group.ref, *group.aliases) if r is not None and r.module == module), None)
 
 
 def _reference(ref: GroupRef) -> str | None:
