@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # One short-lived scan builds many objects and few cycles: the cyclic collector would mostly rescan
+    # the model over and over (a third of the time on large inputs). Reference counting still frees.
+    gc.disable()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
         args_list.insert(0, "check")  # `eks-sg-policy template.yaml` means check

@@ -109,6 +109,7 @@ class ReachabilityIndex:
                 self._floating[rule.direction].append(rule)
         self._cases = self._all_cases()
         self._side_cache: dict[tuple[object, ...], _SideRules] = {}
+        self._cover_cache: dict[tuple[object, ...], SideCoverage] = {}
 
     def rules_of(self, group: SgKey, direction: Direction) -> Sequence[Rule]:
         return self._by_group.get((group, direction), ())
@@ -144,6 +145,29 @@ class ReachabilityIndex:
         protocol: str,
         required: PortSet,
         case: dict[str, bool] | None = None,
+    ) -> SideCoverage:
+        if other is None:
+            return self._cover(own, direction, other, protocol, required, case)
+        # The answer depends on the other end only through the groups this side's rules name, so ends
+        # that look alike from here (all node groups that share a group, say) share one computation.
+        side = self._side_rules(own, direction, protocol, case)
+        relevant = tuple(k for k in other.groups if k in side.by_peer)
+        unknown = other.unknown_groups[0] if other.unknown_groups else None
+        key = (own.groups, own.unknown_groups, direction, protocol, required, _case_key(case), relevant, unknown)
+        cached = self._cover_cache.get(key)
+        if cached is None:
+            cached = self._cover(own, direction, other, protocol, required, case)
+            self._cover_cache[key] = cached
+        return cached
+
+    def _cover(
+        self,
+        own: Endpoint,
+        direction: Direction,
+        other: Endpoint | None,
+        protocol: str,
+        required: PortSet,
+        case: dict[str, bool] | None,
     ) -> SideCoverage:
         allowed_ranges: list[PortRange] = []
         grants: list[Rule] = []
@@ -196,7 +220,7 @@ class ReachabilityIndex:
     ) -> _SideRules:
         """Rules of one side sorted once: those whose verdict does not depend on the other end, and
         group-to-group rules by the group they name (so each question looks only at its own groups)."""
-        cache_key = (own.groups, direction, protocol, tuple(sorted(case.items())) if case else None)
+        cache_key = (own.groups, direction, protocol, _case_key(case))
         cached = self._side_cache.get(cache_key)
         if cached is not None:
             return cached
@@ -283,6 +307,10 @@ class _SideRules:
 
 # An end with no groups: rules whose verdict depends on the other end's groups are never asked with it.
 _ANY_END = Endpoint(role="", key="", name="", provenance=Provenance("", 0, ""), groups=())
+
+
+def _case_key(case: dict[str, bool] | None) -> tuple[tuple[str, bool], ...] | None:
+    return tuple(sorted(case.items())) if case else None
 
 
 def _certain(

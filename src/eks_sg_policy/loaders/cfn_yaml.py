@@ -10,6 +10,7 @@ text (CloudFormation reads them as strings, and `1.10` must not become `1.1`).
 from __future__ import annotations
 
 import codecs
+import gc
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -192,8 +193,12 @@ class _SyntaxError(ScanError):
 def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
     loader = cls(text)
     loader.file = file  # type: ignore[attr-defined]
+    # Building creates many containers and no cycles: the cyclic collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        return None if node is None else _Builder(file, loader).build(node)
     except _AliasFound:
         raise ScanError(file, _ALIAS_MESSAGE, line=_alias_line(text, cls)) from None
     except yaml.MarkedYAMLError as exc:
@@ -211,6 +216,80 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
         raise ScanError(file, "nesting too deep") from None
     finally:
         loader.dispose()
+        if collecting:
+            gc.enable()
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_RAW = frozenset({"tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"})
+
+
+class _Builder:
+    """Values straight from the composed node tree: the same result as `_Loader`'s constructors,
+    without PyYAML's per-node constructor dispatch (the cost that dominates large templates)."""
+
+    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+        self.file, self.loader = file, loader
+        self.seen: set[int] = set()
+
+    def build(self, node: yaml.Node) -> Any:
+        if id(node) in self.seen:  # the composer resolves an alias to the node it names
+            raise _AliasFound
+        self.seen.add(id(node))
+        tag = node.tag
+        if tag == _STR:
+            return LineStr(node.value, node.start_mark.line + 1)
+        if tag == _MAP:
+            return self.mapping(node)  # type: ignore[arg-type]
+        if tag == _SEQ:
+            return self.sequence(node)  # type: ignore[arg-type]
+        if tag in _RAW:
+            return LineStr(str(node.value), node.start_mark.line + 1)
+        if tag.startswith("!"):
+            return self.intrinsic(tag[1:], node)
+        return self.loader.construct_object(node, deep=True)  # int, bool, null and the rare others
+
+    def mapping(self, node: yaml.MappingNode) -> LineDict:
+        result = LineDict(line=node.start_mark.line + 1)
+        key_lines = result.key_lines
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ScanError(
+                    self.file, "YAML merge keys (<<) are not allowed in CloudFormation templates", line=line
+                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScanError(self.file, "a mapping key must be a plain string", line=line)
+            if id(key_node) in self.seen:
+                raise _AliasFound
+            self.seen.add(id(key_node))
+            key = LineStr(key_node.value, line)
+            if key in result:
+                raise ScanError(self.file, f"duplicate key '{key}' (first at line {key_lines[key]})", line=line)
+            result[key] = self.build(value_node)
+            key_lines[key] = line
+        return result
+
+    def sequence(self, node: yaml.SequenceNode) -> LineList:
+        items = [self.build(child) for child in node.value]
+        return LineList(items, line=node.start_mark.line + 1, item_lines=[c.start_mark.line + 1 for c in node.value])
+
+    def intrinsic(self, suffix: str, node: yaml.Node) -> LineDict:
+        name = suffix if suffix in _BARE_TAGS else f"Fn::{suffix}"
+        line = node.start_mark.line + 1
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            value = LineStr(self.loader.construct_scalar(node), line)
+            if suffix == "GetAtt" and "." in value:
+                resource, attribute = value.split(".", 1)
+                value = LineList(
+                    [LineStr(resource, line), LineStr(attribute, line)], line=line, item_lines=[line, line]
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            value = self.sequence(node)
+        else:
+            value = self.mapping(node)  # type: ignore[arg-type]
+        return LineDict({name: value}, line=line, key_lines={name: line})
 
 
 def _alias_line(text: str, cls: type[yaml.SafeLoader]) -> int | None:
