@@ -80,6 +80,12 @@ def scan(paths: Sequence[str], options: ScanOptions | None = None) -> Report:
         except ScanError as error:
             errors.append(error)
             continue
+        except (RecursionError, MemoryError):
+            errors.append(ScanError(unit.files[0], "the input is nested or sized beyond what can be evaluated"))
+            continue
+        except Exception as exc:  # a loader bug must not pass a file nor crash the scan: fail closed
+            errors.append(ScanError(unit.files[0], f"internal error while reading: {type(exc).__name__}"))
+            continue
         if result is None:
             notes.append(f"{unit.files[0]}: not CloudFormation or Terraform, skipped")
         else:
@@ -147,9 +153,28 @@ def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:
     try:
         return load_cloudformation(unit.files[0], unit.text, params)
     except ScanError:
-        if unit.explicit or looks_like_cloudformation(unit.text):
+        if unit.explicit or looks_like_cloudformation(unit.text) or _json_template(unit.text):
             raise
         return None
+
+
+def _json_template(text: str) -> bool:
+    """JSON that YAML could not read (JSON allows characters YAML does not) but that is a template."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    resources = data.get("Resources", data)
+    return "AWSTemplateFormatVersion" in data or (
+        isinstance(resources, dict)
+        and any(
+            isinstance(r, dict) and str(r.get("Type", "")).startswith(("AWS::", "Custom::")) for r in resources.values()
+        )
+    )
 
 
 def _stack_name(file: str, stack_names: Mapping[str, str]) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from .errors import ScanError
+from .policies import load_plain_yaml
 
 CONFIG_NAMES = (".eks-sg-policy.yaml", ".eks-sg-policy.yml")
 
@@ -55,7 +56,7 @@ def load_config(path: str | Path | None) -> Config:
         values = _pyproject_section(path) or {}
     else:
         try:
-            values = yaml.safe_load(path.read_text("utf-8")) or {}
+            values = load_plain_yaml(path.read_text("utf-8"), shown) or {}
         except OSError as exc:
             raise ScanError(shown, f"cannot read configuration: {exc.strerror or exc}") from None
         except yaml.YAMLError as exc:

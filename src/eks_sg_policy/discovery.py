@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from .errors import ScanError
 
 CFN_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 TF_SUFFIXES = (".tf", ".tf.json")
+TF_VALUE_SUFFIXES = (*TF_SUFFIXES, ".tfvars", ".tfvars.json")  # what the loader reads in a module directory
 _SKIPPED_DIRS = {".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 
 
@@ -32,18 +34,35 @@ def discover(paths: Sequence[str], max_file_size: int) -> tuple[list[Unit], list
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            root = path.resolve()
             for file in _walk(path):
+                if file.is_symlink() and not _inside(file, root):
+                    notes.append(f"{_display(file)}: a link out of the scanned directory, not followed")
+                    continue
                 _classify(file, False, units, errors, notes, tf_dirs, max_file_size)
         elif path.is_file():
             _classify(path, True, units, errors, notes, tf_dirs, max_file_size)
         else:
             errors.append(ScanError(str(raw), "no such file or directory"))
     for directory in sorted(tf_dirs):
-        files = tuple(
-            sorted(_display(p) for p in Path(directory).iterdir() if p.is_file() and p.name.endswith(TF_SUFFIXES))
-        )
+        members = sorted(p for p in Path(directory).iterdir() if p.name.endswith(TF_VALUE_SUFFIXES))
+        problems = [(p, why) for p in members if (why := readable_size_problem(p, max_file_size)) is not None]
+        errors.extend(ScanError(_display(p), why) for p, why in problems if p.is_file() or p.is_symlink())
+        if problems:
+            continue
+        files = tuple(_display(p) for p in members if p.name.endswith(TF_SUFFIXES))
         units.append(Unit("terraform", files, directory=directory, explicit=tf_dirs[directory]))
     return units, errors, notes
+
+
+def _inside(file: Path, root: Path) -> bool:
+    """Whether a link leads into `root`; a broken link or a loop counts as inside (reading it then
+    reports the problem with the file's name)."""
+    try:
+        target = file.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return True
+    return target == root or root in target.parents
 
 
 def _walk(root: Path) -> list[Path]:
@@ -101,6 +120,22 @@ def _classify(
         return
     kind = "tfplan" if name.endswith(".json") and _is_plan(text) else "cloudformation"
     units.append(Unit(kind, (shown,), text=text, explicit=explicit))
+
+
+def readable_size_problem(path: Path, max_file_size: int) -> str | None:
+    """Why a file must not be read: not a regular file (a device, a FIFO) or larger than the limit."""
+    try:
+        info = path.stat()
+        target = path.resolve()
+    except (OSError, RuntimeError) as exc:
+        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+    if target.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        return "a link to a system file: not read"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device, a pipe or a socket): not read"
+    if info.st_size > max_file_size:
+        return f"file is {info.st_size} bytes, larger than --max-file-size {max_file_size}"
+    return None
 
 
 def _decode(data: bytes, shown: str) -> str:

@@ -98,6 +98,10 @@ def parse_port(value: object) -> int:
     """A port number from an int or a numeric string; -1 (ICMP "any") is not a port."""
     if isinstance(value, bool):
         raise NetValueError(f"port must be a number, not {value!r}")
+    if isinstance(value, int) and not -(10**6) < value < 10**6:
+        raise NetValueError("port out of range (ports are 0-65535)")  # never format a huge number
+    if isinstance(value, str) and len(value.strip()) > 12:
+        raise NetValueError("port must be a number of at most 5 digits")
     if isinstance(value, int):
         number = value
     elif isinstance(value, float) and value.is_integer():

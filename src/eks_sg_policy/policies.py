@@ -120,7 +120,7 @@ def load_policies(extra_dirs: Sequence[str | Path] = (), edition: str = "all") -
 def _load_table(file: Path, validate: bool = True) -> dict[str, Any]:
     try:
         text = file.read_text("utf-8")
-        data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - CSafeLoader/SafeLoader: policy files are data
+        data = load_plain_yaml(text, str(file))
     except (OSError, UnicodeDecodeError) as exc:
         raise ScanError(str(file), f"cannot read policy file: {exc}") from None
     except yaml.YAMLError as exc:
@@ -144,6 +144,15 @@ def validate_table(file: str, text: str, data: Any) -> None:
         path = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raise ScanError(file, f"invalid policy at {path}: {error.message}", _line_of(node, error.absolute_path))
+
+
+def load_plain_yaml(text: str, file: str) -> Any:
+    """YAML data without anchors or aliases (which could expand a small file into a huge value)."""
+    for event in yaml.parse(text, Loader=_SAFE_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            raise ScanError(file, "YAML aliases are not allowed here", line)
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - CSafeLoader or SafeLoader: data only
 
 
 def _side(cells: Mapping[str, str]) -> str | None:

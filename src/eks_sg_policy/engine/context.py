@@ -68,7 +68,9 @@ class Context:
         """An EKS900 finding: `blocked` could not be decided for `subject` because of `unknowns`."""
         if self.verification is None:
             return None
-        first = next((u for u in unknowns if u.provenance.file), unknowns[0] if unknowns else None)
+        # The value to settle, chosen by name rather than position: reordering resources keeps the fingerprint.
+        ordered = sorted(unknowns, key=lambda u: (not u.provenance.file, u.provenance.resource, u.what))
+        first = ordered[0] if ordered else None
         where = first.provenance if first and first.provenance.file else fallback
         reason = first.what if first else "a value could not be resolved"
         hint = first.hint if first and first.hint else "supply the missing value or scan the other stack"

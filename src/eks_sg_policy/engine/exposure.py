@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
 from collections.abc import Iterator, Sequence
 
 from ..findings import Finding
@@ -18,7 +18,7 @@ from ..model import (
     Unresolved,
     UnresolvedPeer,
 )
-from ..net import PortRange, PortSet, covers_whole_internet, parse_ports
+from ..net import ALL, EVERY_PORT, PortRange, PortSet, covers_whole_internet, parse_ports
 from ..policies import Policy
 from ..topology import CONTROL_PLANE, ClusterView, Endpoint
 from .context import Context
@@ -76,19 +76,44 @@ Service = tuple[str, str]  # (protocol, ports)
 
 
 def _open_services(rules: Sequence[Rule], case: dict[str, bool] | None) -> dict[Service, list[Rule]]:
-    by_service: dict[Service, list[Rule]] = defaultdict(list)
+    """(protocol, ports) open to the whole internet, from the union of every rule that admits them:
+    0.0.0.0/1 on TCP 400-500 with 128.0.0.0/1 on TCP 450-600 opens TCP 450-500 to everyone."""
+    active: list[tuple[str, PortRange, Rule]] = []
     for rule in rules:
         condition = rule.condition
         if isinstance(condition, Guard) and case is not None:
             if not condition.holds(case):
                 continue
             condition = None
-        if isinstance(rule.peer, CidrPeer) and condition is None:
-            by_service[(str(rule.protocol), str(rule.ports))].append(rule)
-    return {
-        service: found for service, found in by_service.items()
-        if covers_whole_internet(r.peer.network for r in found if isinstance(r.peer, CidrPeer))
-    }  # fmt: skip
+        if isinstance(rule.peer, CidrPeer) and condition is None and isinstance(rule.protocol, str) \
+                and isinstance(rule.ports, PortRange):  # fmt: skip
+            active.append((rule.protocol, rule.ports, rule))
+    open_all = _open_intervals([(p, r) for proto, p, r in active if proto == ALL])
+    found: dict[Service, list[Rule]] = {(ALL, str(p)): rs for p, rs in open_all}
+    everything = PortSet.of(p for p, _ in open_all) == EVERY_PORT
+    for protocol in sorted({proto for proto, _, _ in active} - {ALL}):
+        if everything:
+            break  # all traffic is open: the protocol-specific openings are the same finding
+        relevant = [(p, r) for proto, p, r in active if proto in (protocol, ALL)]
+        for ports, found_rules in _open_intervals(relevant):
+            found[(protocol, str(ports))] = found_rules
+    return found
+
+
+def _open_intervals(rules: list[tuple[PortRange, Rule]]) -> list[tuple[PortRange, list[Rule]]]:
+    """Maximal port intervals over which the sources of the covering rules add up to the internet."""
+    bounds = sorted({p.low for p, _ in rules} | {p.high + 1 for p, _ in rules})
+    opened: list[tuple[PortRange, list[Rule]]] = []
+    for low, next_low in itertools.pairwise(bounds):
+        covering = [r for p, r in rules if p.low <= low <= p.high]
+        networks = [r.peer.network for r in covering if isinstance(r.peer, CidrPeer)]
+        if not covering or not covers_whole_internet(networks):
+            continue
+        if opened and opened[-1][0].high == low - 1 and {id(r) for r in opened[-1][1]} == {id(r) for r in covering}:
+            opened[-1] = (PortRange(opened[-1][0].low, next_low - 1), covering)
+        else:
+            opened.append((PortRange(low, next_low - 1), covering))
+    return opened
 
 
 def _may_be_internet(rule: Rule) -> bool:
@@ -115,7 +140,7 @@ def _exposed(
     protocol, ports = service
     sources = ", ".join(sorted({str(r.peer) for r in rules}))
     shown = "all traffic" if protocol == "all" else f"{protocol.upper()} {ports}"
-    rule = min(rules, key=lambda r: r.provenance)
+    rule = min(rules, key=_by_name)
     remote = group.origin is SgOrigin.REMOTE_ACCESS
     if remote:
         what = (f"{group.name} admits {shown} from {sources} (the whole internet) because remote access "
@@ -159,7 +184,7 @@ def _privileged(
         exposures.append((reach.allowed.intersection(PortSet.of(p for _, p in written)), written))
     if all(exposed for exposed, _ in exposures):
         exposed, written = exposures[0]
-        rule = min((r for r, p in written if PortSet((p,)).intersection(exposed)), key=lambda r: r.provenance)
+        rule = min((r for r, p in written if PortSet((p,)).intersection(exposed)), key=_by_name)
         fix = "limit the rule to TCP 443 and 1025-65535 unless something on the nodes serves a privileged port"
         message = (
             f"{cp.name} can reach node group {node.name} on privileged {protocol.upper()} "
@@ -173,6 +198,12 @@ def _privileged(
         finding = ctx.unverified(policy, subject, guards, node.provenance, view=view, node_group=node.name, peer=peer)
         if finding is not None:
             yield finding
+
+
+def _by_name(rule: Rule) -> tuple[str, str, int]:
+    """Which of several rules a finding names: by resource name first, so that moving resources
+    around in a file does not change the finding's fingerprint."""
+    return (rule.provenance.resource, rule.provenance.file, rule.provenance.line)
 
 
 def _written_grants(grants: tuple[Rule, ...]) -> list[tuple[Rule, PortRange]]:

@@ -210,10 +210,17 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
         if mark is None:
             raise _SyntaxError(file, problem) from None
         raise _SyntaxError(file, problem, line=mark.line + 1, column=mark.column + 1) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise _SyntaxError(
+            file, f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})", line
+        ) from None
     except yaml.YAMLError as exc:
         raise _SyntaxError(file, str(exc)) from None
     except RecursionError:
         raise ScanError(file, "nesting too deep") from None
+    except ValueError:  # int() of a number with thousands of digits
+        raise ScanError(file, "a number in the template is too large to read") from None
     finally:
         loader.dispose()
         if collecting:

@@ -17,11 +17,14 @@ from . import hcl_ast as ast
 from .hcl_functions import call_function
 from .hcl_values import (
     TRAVERSABLE,
+    Budget,
     EvalError,
     Lazy,
     ObjectValue,
     Ref,
+    TooMuchWork,
     Unknown,
+    check_size,
     equal,
     force,
     normalize_number,
@@ -69,7 +72,15 @@ def evaluate(node: ast.Node, scope: Scope) -> object:
     try:
         if _Depth.value > MAX_DEPTH:
             raise ScanError(scope.file, "expressions are nested or chained too deeply to evaluate", node.line)
-        return _dispatch(node, scope)
+        try:
+            Budget.spend()
+            result = _dispatch(node, scope)
+            if isinstance(result, list) and len(result) > 64:
+                Budget.spend(len(result))
+                check_size(result)
+            return result
+        except TooMuchWork as exc:
+            raise ScanError(scope.file, f"refused: {exc}", node.line) from None
     finally:
         _Depth.value -= 1
 

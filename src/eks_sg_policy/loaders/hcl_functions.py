@@ -15,6 +15,7 @@ from .hcl_values import (
     EvalError,
     Ref,
     Unknown,
+    check_size,
     equal,
     find_unknown,
     force,
@@ -98,6 +99,7 @@ def _compact(args: list[object]) -> object:
 
 def _flatten(args: list[object]) -> object:
     _arity(args, "flatten", 1)
+    check_size(args[0])
     if found := _opaque(args[0]):
         return found
     out: list[object] = []

@@ -15,7 +15,7 @@ import posixpath
 import re
 from collections.abc import Callable
 
-from .hcl_values import EvalError, equal, normalize_number, to_bool, to_number, to_text, type_name
+from .hcl_values import EvalError, check_size, equal, normalize_number, to_bool, to_number, to_text, type_name
 
 Impl = Callable[[list[object]], object]
 _FORMAT_VERB = re.compile(r"%(?:\[(\d+)\])?([-+# 0]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])")
@@ -71,6 +71,8 @@ def _format_one(value: object, kind: str, flags: str, width: str | None, precisi
         text = text[: int(precision)] if precision else text
     else:
         raise EvalError(f"format(): unsupported verb %{kind}")
+    if width and int(width) > _MAX_WIDTH:
+        raise EvalError(f"format(): width {width} is larger than {_MAX_WIDTH}")
     if width:
         text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width), "0" if "0" in flags else " ")
     return text
@@ -79,6 +81,7 @@ def _format_one(value: object, kind: str, flags: str, width: str | None, precisi
 def _replace(args: list[object]) -> object:
     text, search, replacement = _texts(args, "replace", 3)
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
+        _linear_enough(search[1:-1])
         try:
             return re.sub(search[1:-1], re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", replacement), text)
         except re.error as exc:
@@ -180,6 +183,7 @@ def _cidrnetmask(args: list[object]) -> object:
 
 def _jsonencode(args: list[object]) -> object:
     value = _args(args, "jsonencode", 1)[0]
+    check_size(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -217,6 +221,7 @@ def _bools(args: list[object], name: str) -> list[bool]:
 
 def _regex(args: list[object], every: bool) -> object:
     pattern, text = _texts(args, "regex", 2)
+    _linear_enough(pattern)
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
@@ -228,6 +233,17 @@ def _regex(args: list[object], every: bool) -> object:
     if not results:
         raise EvalError("regex(): no match")
     return results[0]
+
+
+# Terraform's regular expressions (RE2) run in linear time; Python's backtrack. A repetition of a group
+# that itself repeats can take exponential time on a crafted input: such patterns are not evaluated.
+_NESTED_REPETITION = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)\s*[*+{]")
+_MAX_WIDTH = 4096
+
+
+def _linear_enough(pattern: str) -> None:
+    if len(pattern) > 1000 or _NESTED_REPETITION.search(pattern):
+        raise EvalError("a regular expression with nested repetition is not evaluated")
 
 
 def _match_value(match: re.Match[str]) -> object:

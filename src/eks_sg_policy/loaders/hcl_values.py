@@ -201,6 +201,10 @@ def to_bool(value: object, what: str = "value") -> bool:
 
 def equal(left: object, right: object) -> bool:
     """Terraform equality: types must match (`1 == "1"` is false), collections deeply."""
+    if isinstance(left, (list, dict)) or isinstance(right, (list, dict)):
+        check_size(left)
+        check_size(right)
+        Budget.spend()
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool) and left == right
     if is_number(left) and is_number(right):
@@ -248,3 +252,46 @@ def pairs(collection: list[object] | dict[str, object]) -> list[tuple[object, ob
 def sorted_items(mapping: dict[str, object]) -> list[tuple[str, object]]:
     """Terraform iterates maps and objects in lexical key order."""
     return sorted(mapping.items(), key=lambda kv: kv[0])
+
+
+class TooMuchWork(Exception):
+    """The module asks for more evaluation than a scan allows (a count of a million, a value that
+    doubles sixty times): it is refused, never half-evaluated."""
+
+
+class Budget:
+    """Work left for the module being evaluated: one unit per evaluated expression or produced element."""
+
+    LIMIT = 200_000  # real modules need a few thousand (terraform-aws-eks v21: about 1,000)
+    MAX_VALUE_SIZE = 200_000
+    left = LIMIT
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.left = cls.LIMIT
+
+    @classmethod
+    def spend(cls, units: int = 1) -> None:
+        cls.left -= units
+        if cls.left < 0:
+            raise TooMuchWork(f"evaluating the module takes more than {cls.LIMIT:,} steps")
+
+
+def check_size(value: object) -> None:
+    """Refuse a value that, walked as a tree, is larger than a scan allows. Shared parts are
+    measured once (a value built by doubling is small in memory and huge as a tree)."""
+    sizes: dict[int, int] = {}
+
+    def size(item: object) -> int:
+        if not isinstance(item, (list, dict)):
+            return 1
+        known = sizes.get(id(item))
+        if known is None:
+            children = item.values() if isinstance(item, dict) else item
+            known = 1 + sum(size(child) for child in children)
+            sizes[id(item)] = known
+            if known > Budget.MAX_VALUE_SIZE:
+                raise TooMuchWork(f"a value has more than {Budget.MAX_VALUE_SIZE:,} elements")
+        return known
+
+    size(value)

@@ -26,7 +26,7 @@ from dataclasses import replace
 from ..errors import ScanError
 from .base import LoadedUnit
 from .hcl_parse import parse_file
-from .hcl_values import EvalError
+from .hcl_values import Budget, EvalError
 from .terraform_config import normalize_dir
 from .terraform_context import LoadContext, evaluate_constant
 from .terraform_model import build_model
@@ -43,6 +43,7 @@ def load_terraform_module(
     var_files: Sequence[str],
 ) -> LoadedUnit:
     """Evaluate the module in `directory` made of `files` (paths as they should be reported)."""
+    Budget.reset()
     try:
         return _load(directory, list(files), dict(variables), list(var_files))
     except ScanError:

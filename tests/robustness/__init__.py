@@ -1,0 +1,1 @@
+"""Robustness: hostile inputs, properties, offline safety and determinism of eks-sg-policy."""
