@@ -7,7 +7,6 @@ import json
 import sys
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,9 @@ import yaml
 
 from .errors import ScanError
 from .policies import load_plain_yaml
+
+# Package data (policy tables, schemas) sits next to the code; importlib.resources would cost more to import.
+_PACKAGE = Path(__file__).resolve().parent
 
 CONFIG_NAMES = (".eks-sg-policy.yaml", ".eks-sg-policy.yml")
 
@@ -85,7 +87,7 @@ def _pyproject_section(path: Path) -> dict[str, Any] | None:
 
 @cache
 def _schema() -> dict[str, Any]:
-    text = (resources.files("eks_sg_policy") / "schemas" / "config.schema.json").read_text("utf-8")
+    text = (_PACKAGE / "schemas" / "config.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

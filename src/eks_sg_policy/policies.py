@@ -10,13 +10,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import ScanError
+
+# Package data (policy tables, schemas) sits next to the code; importlib.resources would cost more to import.
+_PACKAGE = Path(__file__).resolve().parent
 
 EDITIONS = ("2020", "current", "all")
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -85,12 +87,12 @@ class PolicySet:
 
 
 def builtin_policy_dir() -> Path:
-    return Path(str(resources.files("eks_sg_policy") / "policies"))
+    return _PACKAGE / "policies"
 
 
 @cache
 def _schema() -> dict[str, Any]:
-    text = (resources.files("eks_sg_policy") / "schemas" / "policy-table.schema.json").read_text("utf-8")
+    text = (_PACKAGE / "schemas" / "policy-table.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
