@@ -1,9 +1,11 @@
 """Reading evaluated resource attributes as model values: group keys, CIDRs, text, lines.
 
 `View` wraps one resource instance (or one of its nested blocks): it evaluates attributes on
-demand, turns anything undecidable into `model.Unresolved` with the attribute's provenance, and
-expands nested and dynamic blocks. `Collector` holds what every resource contributes and the
-security groups seen only by reference (variables, data sources, literal ids).
+demand (each once), turns anything undecidable into `model.Unresolved` with the attribute's
+provenance, and expands nested and dynamic blocks; it is the HCL side of
+`terraform_mapping_view.ResourceView`, which the shared mapping reads. `Collector` holds what every
+resource contributes and the security groups seen only by reference (variables, data sources,
+literal ids).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class View:
         self.instance = instance
         self.block = block
         self.scope = scope
+        self._values: dict[str, object] = {}
 
     @classmethod
     def of(cls, collector: Collector, instance: ResourceInstance) -> View:
@@ -76,8 +79,27 @@ class View:
     def file(self) -> str:
         return self.instance.file
 
+    @property
+    def key(self) -> str:
+        return self.instance.key
+
+    @property
+    def address(self) -> str:
+        return self.instance.address
+
+    @property
+    def resource_type(self) -> str:
+        return self.instance.type
+
+    @property
+    def condition(self) -> Unresolved | None:
+        return self.instance.condition
+
     def provenance(self, line: int | None = None) -> Provenance:
         return Provenance(self.file, line if line is not None else self.block.line, self.instance.address)
+
+    def provenance_of(self, name: str) -> Provenance:
+        return self.provenance(self.line(name))
 
     def line(self, name: str) -> int:
         attribute = self.block.attributes.get(name)
@@ -87,11 +109,13 @@ class View:
         return name in self.block.attributes
 
     def value(self, name: str) -> object:
-        """The attribute's value (None when absent), forced one level."""
+        """The attribute's value (None when absent), forced one level; evaluated once."""
+        if name in self._values:
+            return self._values[name]
         attribute = self.block.attributes.get(name)
-        if attribute is None:
-            return None
-        return force(evaluate_attribute(self.instance, attribute, self.scope, (name,)))
+        value = None if attribute is None else force(evaluate_attribute(self.instance, attribute, self.scope, (name,)))
+        self._values[name] = value
+        return value
 
     def blocks(self, name: str) -> tuple[list[View], Unknown | None]:
         try:
@@ -105,10 +129,67 @@ class View:
         views, _unknown = self.blocks(name)
         return views[0] if views else None
 
+    def nested(self, name: str) -> tuple[list[View], Unresolved | None]:
+        views, unknown = self.blocks(name)
+        return views, self.unresolved(unknown, name) if unknown is not None else None
+
     def unresolved(self, value: Unknown | Ref, name: str, line: int | None = None) -> Unresolved:
         what = value.what if isinstance(value, (Unknown, Ref)) else str(value)
         hint = value.hint if isinstance(value, (Unknown, Ref)) else ""
         return Unresolved(f"{name}: {what}", self.provenance(line if line is not None else self.line(name)), hint)
+
+    def undecided(
+        self, name: str, value: object = _READ, line: int | None = None, *, written: bool = False
+    ) -> Unresolved | None:
+        """Why the value is not known (an unknown, or a reference whose text is not known), else None.
+        `written` changes nothing: every HCL value is written in the configuration."""
+        value = self.value(name) if value is _READ else value
+        return self.unresolved(value, name, line) if isinstance(value, (Unknown, Ref)) else None
+
+    def empty(self, name: str, advice: str = "") -> Unresolved:
+        what = f"{name} is empty: {advice}" if advice else f"{name} is empty"
+        return Unresolved(what, self.provenance(self.line(name)))
+
+    def not_set(self, name: str, line: int | None = None) -> ScanError:
+        at = line if line is not None else self.line(name)
+        return ScanError(self.file, f"{self.instance.address}: {name} is not set", at)
+
+    def error(self, name: str, message: str, *, named: bool = True, line: int | None = None) -> ScanError:
+        text = f"{name}: {message}" if named else message
+        return ScanError(self.file, f"{self.instance.address}: {text}", line if line is not None else self.line(name))
+
+    def group_ref(self, kind: str) -> GroupRef:
+        return group_ref(kind, self.instance.address)
+
+    # -- references ------------------------------------------------------------------------
+    def cluster_reference(self, name: str) -> str | None:
+        ref = _ref_of(self.value(name))
+        return ref.key if ref is not None and ref.kind == "cluster" else None
+
+    def template_keys(self, name: str) -> list[str]:
+        ref = _ref_of(self.value(name))
+        return [ref.key] if ref is not None else []
+
+    def undeclared_template(self, name: str) -> Unresolved:
+        value = self.value(name)
+        return Unresolved(f"{name}: launch template {value} is not declared in the scan", self.provenance_of(name))
+
+    def asg_tag_keys(self) -> list[tuple[object, Unresolved | None]]:
+        """`tag` blocks and the objects of a `tags` list. Each tag's value is evaluated too, so that
+        an error in it is noted."""
+        pairs: list[tuple[object, object, int]] = []
+        blocks, _unknown = self.blocks("tag")
+        for block in blocks:
+            pairs.append((block.value("key"), block.value("value"), block.block.line))
+        listed = self.value("tags")
+        if isinstance(listed, list):
+            for item in map(force, listed):
+                if isinstance(item, dict):
+                    pairs.append((force(item.get("key")), force(item.get("value")), self.line("tags")))
+        return [
+            (key, self.unresolved(key, "tag", line) if isinstance(key, (Unknown, Ref)) else None)
+            for key, _value, line in pairs
+        ]
 
     # -- conversions ----------------------------------------------------------------------
     def group(self, name: str, value: object = _READ, line: int | None = None) -> SgKey | Unresolved | None:
@@ -167,6 +248,13 @@ class View:
                 out.append(self.cidr(item, name, at))
         return out
 
+    def narrow(self, name: str, value: object = _READ) -> bool:
+        """Every unknown item is a template ending in a written, non-zero prefix length ("${ip}/32")."""
+        raw = self.value(name) if value is _READ else value
+        items = raw if isinstance(raw, list) else [raw]
+        unknown = [i for i in items if isinstance(i, Unknown)]
+        return bool(unknown) and all(re.search(r"/([1-9]\d*)$", i.suffix) for i in unknown)
+
     def cidr(self, value: object, name: str, line: int) -> IPNetwork:
         try:
             return parse_cidr(str.__str__(value) if isinstance(value, str) else value)
@@ -184,6 +272,18 @@ class View:
         except EvalError:
             return Unresolved(f"{name}: not a string ({value!r})", self.provenance(self.line(name)))
 
+    def texts(self, name: str, value: object = _READ) -> list[str | Unresolved]:
+        value = self.value(name) if value is _READ else force(value)
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        out: list[str | Unresolved] = []
+        for item in items:
+            item = force(item)
+            if item is None or item == "":
+                continue
+            text = self.text(name, item)
+            out.append(text if text is not None else "")
+        return out
+
     def tags(self, name: str = "tags") -> tuple[tuple[str, str | Unresolved], ...]:
         value = self.value(name)
         if isinstance(value, (Unknown, Ref)):
@@ -199,6 +299,11 @@ class View:
             if text is not None:  # a null tag value: the provider sets no tag
                 out.append((key, text))
         return tuple(out)
+
+
+def _ref_of(value: object) -> Ref | None:
+    """The resource a value names: the reference a known name carries, or the reference itself."""
+    return value.ref if isinstance(value, Tagged) else value if isinstance(value, Ref) else None
 
 
 def _flatten_once(values: list[object]) -> Iterator[object]:

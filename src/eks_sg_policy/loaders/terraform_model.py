@@ -16,7 +16,7 @@ from ..model import (
     Vpc,
     referenced_keys,
 )
-from . import terraform_eks as eks
+from . import terraform_mapping as mapping
 from .terraform_extract import Collector, View
 from .terraform_module import ModuleInstance
 from .terraform_resources import ResourceInstance
@@ -34,7 +34,7 @@ class ModelBuilder:
         self.fargate: list[FargateProfile] = []
         self.vpcs: list[Vpc] = []
         self.attachments: list[tuple[SgKey, Provenance]] = []
-        self.templates: dict[str, eks.TemplateGroups] = {}
+        self.templates = mapping.Templates()
         self.cluster_names: dict[str, str] = {}
 
     def build(self) -> Model:
@@ -50,21 +50,23 @@ class ModelBuilder:
             ("aws_security_group", self._security_group),
             *[(rtype, self._rule) for rtype in RULE_RESOURCES],
             ("aws_eks_cluster", self._cluster),
-            ("aws_launch_template", self._template(eks.launch_template)),
-            ("aws_launch_configuration", self._template(eks.launch_configuration)),
+            ("aws_launch_template", self._template(lambda v: mapping.launch_template(v, unknown_interfaces=True))),
+            ("aws_launch_configuration", self._template(mapping.launch_configuration)),
             (
                 "aws_eks_node_group",
-                lambda v: self.node_groups.append(eks.managed_node_group(v, self.templates, self.cluster_names)),
+                lambda v: self.node_groups.append(mapping.managed_node_group(v, self.templates, self.cluster_names)),
             ),
             (
                 "aws_autoscaling_group",
-                lambda v: self.node_groups.append(eks.self_managed_node_group(v, self.templates, self.cluster_names)),
+                lambda v: self.node_groups.append(
+                    mapping.self_managed_node_group(v, self.templates, self.cluster_names)
+                ),
             ),
-            ("aws_eks_fargate_profile", lambda v: self.fargate.append(eks.fargate_profile(v, self.cluster_names))),
-            ("aws_vpc", lambda v: self.vpcs.append(eks.vpc(v))),
+            ("aws_eks_fargate_profile", lambda v: self.fargate.append(mapping.fargate_profile(v, self.cluster_names))),
+            ("aws_vpc", lambda v: self.vpcs.append(mapping.vpc(v))),
         ]
         for rtype in (*ATTACHMENTS, "aws_lambda_function"):
-            passes.append((rtype, lambda v: self.attachments.extend(eks.attachments(v))))
+            passes.append((rtype, lambda v: self.attachments.extend(mapping.attachments(v))))
         return passes
 
     def _instances(self, module: ModuleInstance, rtype: str) -> Iterator[ResourceInstance]:
@@ -87,13 +89,13 @@ class ModelBuilder:
         self.rules.extend(rule_resource(view))
 
     def _cluster(self, view: View) -> None:
-        cluster, cluster_group = eks.cluster(view, self.cluster_names)
+        cluster, cluster_group = mapping.cluster(view, self.cluster_names)
         self.clusters.append(cluster)
         self.collector.groups[cluster_group.key] = cluster_group
 
-    def _template(self, read: Callable[[View], eks.TemplateGroups]) -> Callable[[View], None]:
+    def _template(self, read: Callable[[View], mapping.TemplateGroups]) -> Callable[[View], None]:
         def handle(view: View) -> None:
-            self.templates[view.instance.key] = read(view)
+            self.templates.add(view.key, read(view))  # by key only: references carry the template
 
         return handle
 

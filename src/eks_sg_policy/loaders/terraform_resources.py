@@ -17,6 +17,7 @@ from .hcl_eval import ChildScope, Scope, evaluate
 from .hcl_parse import Attribute, Block
 from .hcl_values import EvalError, Lazy, Ref, Tagged, Unknown, force, pairs, unknown_from
 from .terraform_config import BlockDecl
+from .terraform_schema import cluster_sg_key
 
 if TYPE_CHECKING:
     from .terraform_module import ModuleInstance
@@ -144,10 +145,6 @@ def computed_attribute(instance: ResourceInstance, path: tuple[str, ...]) -> obj
         what = f"{instance.address}.vpc_config[0].cluster_security_group_id"
         return Ref("cluster-sg", cluster_sg_key(instance.key), what)
     return None
-
-
-def cluster_sg_key(cluster_key: str) -> str:
-    return f"cluster-sg:{cluster_key}"
 
 
 def _named(instance: ResourceInstance) -> object:

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 CLUSTER_TAG = "kubernetes.io/cluster/"
 
+
+def cluster_sg_key(cluster_key: str) -> str:
+    """The identity of the security group EKS creates for the cluster `cluster_key`."""
+    return f"cluster-sg:{cluster_key}"
+
+
 # Resources whose rules are security group rules of their own.
 RULE_RESOURCES = (
     "aws_security_group_rule",

@@ -1,107 +1,103 @@
-"""Security groups and their rules: inline blocks, the attribute-list form, and rule resources.
-
-Terraform's `aws_security_group` has no default egress: only the rules written here exist.
-One model `Rule` is made per peer (CIDR, group, self, prefix list); a rule with no peer is a
-`NoPeer` rule, which EC2 would not create.
+"""Security groups and their rules from HCL: inline blocks, the attribute-list form, and rule
+resources. Rules are made from their fields by `terraform_mapping_rules`, as for a plan; what is
+HCL's own is here: which inline rules a group has, one item of the list form read like a block, and
+the `for_each` entry a rule resource comes from.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ScanError
-from ..model import (
-    CidrPeer,
-    Direction,
-    NoPeer,
-    Peer,
-    PrefixListPeer,
-    Provenance,
-    Rule,
-    RuleForm,
-    SecurityGroup,
-    SgKey,
-    SgOrigin,
-    SgPeer,
-    Unresolved,
-    UnresolvedPeer,
-)
-from ..net import NetValueError, PortRange, normalize_protocol, port_range
+from ..model import Direction, Provenance, Rule, SecurityGroup, SgKey, Unresolved
+from ..net import IPNetwork
 from .hcl_values import ObjectValue, Ref, Unknown, force
-from .terraform_extract import View, group_ref
+from .terraform_extract import View
+from .terraform_mapping_rules import declared_group, inline_rules, unknown_rule
+from .terraform_mapping_rules import rule_resource as _rule_resource
 from .terraform_resources import ResourceInstance
 
 
 @dataclass(slots=True)
-class Fields:
-    """The fields of one rule: a nested block (read through its view) or one list item."""
+class ListItem:
+    """One rule of the attribute-list form (`ingress = [{...}]`): its fields are the item's, read
+    through the group's view; unresolved values and errors point at the item's line."""
 
     view: View
-    item: dict[str, object] | None = None
-    item_line: int | None = None
+    item: dict[str, object]
+    line: int
+    _values: dict[str, object] = field(default_factory=dict, init=False, repr=False)
 
-    def get(self, name: str) -> object:
-        if self.item is None:
-            return self.view.value(name)
-        return force(self.item.get(name))
+    @property
+    def condition(self) -> Unresolved | None:
+        return self.view.condition
 
-    def line(self, name: str) -> int:
-        if self.item_line is not None:
-            return self.item_line
-        return self.view.line(name)
+    def provenance(self) -> Provenance:
+        return self.view.provenance(self.line)
+
+    def value(self, name: str) -> object:
+        if name not in self._values:
+            self._values[name] = force(self.item.get(name))
+        return self._values[name]
+
+    def undecided(self, name: str, *, written: bool = False) -> Unresolved | None:
+        return self.view.undecided(name, self.value(name), self.line)
+
+    def cidrs(self, name: str) -> list[IPNetwork | Unresolved]:
+        return self.view.cidrs(name, self.value(name), self.line)
+
+    def narrow(self, name: str) -> bool:
+        return self.view.narrow(name, self.value(name))
+
+    def groups(self, name: str) -> list[SgKey | Unresolved]:
+        return self.view.groups(name, self.value(name), self.line)
+
+    def texts(self, name: str) -> list[str | Unresolved]:
+        return self.view.texts(name, self.value(name))  # unresolved ones at the group's line for `name`
+
+    def not_set(self, name: str) -> ScanError:
+        return self.view.not_set(name, self.line)
+
+    def error(self, name: str, message: str, *, named: bool = True) -> ScanError:
+        return self.view.error(name, message, named=named, line=self.line)
 
 
 def security_group(view: View) -> tuple[SecurityGroup, list[Rule]]:
-    instance = view.instance
     rules: list[Rule] = []
     inline: set[Direction] = set()
     for direction in (Direction.INGRESS, Direction.EGRESS):
         name = direction.value
         if view.has(name):
             inline.add(direction)
-            rules.extend(_list_form(view, instance.key, direction))
+            rules.extend(_list_form(view, direction))
         blocks, unknown = view.blocks(name)
         if blocks or unknown is not None:
             inline.add(direction)
         for block in blocks:
-            fields = Fields(block)
-            rules.extend(_inline_rule(fields, instance.key, direction, block.provenance()))
+            rules.extend(inline_rules(block, view.key, direction))
         if unknown is not None:
             why = view.unresolved(unknown, name, view.block.line)
-            rules.append(unknown_rule(instance.key, direction, why, instance.condition))
-    vpc = view.value("vpc_id")
-    group = SecurityGroup(
-        key=instance.key,
-        name=instance.address,
-        origin=SgOrigin.DECLARED,
-        provenance=view.provenance(),
-        tags=view.tags(),
-        vpc=view.text("vpc_id", vpc),
-        has_inline=frozenset(inline),
-        ref=group_ref("resource", instance.address),
-    )
-    return group, rules
+            rules.append(unknown_rule(view.key, direction, why, view.condition))
+    return declared_group(view, inline), rules
 
 
-def _list_form(view: View, group: SgKey, direction: Direction) -> list[Rule]:
+def _list_form(view: View, direction: Direction) -> list[Rule]:
     name = direction.value
     value = view.value(name)
     if value is None:
         return []
     if isinstance(value, (Unknown, Ref)) or not isinstance(value, list):
         problem = value if isinstance(value, (Unknown, Ref)) else Unknown(f"not a list of rules ({value!r})")
-        return [unknown_rule(group, direction, view.unresolved(problem, name), view.instance.condition)]
+        return [unknown_rule(view.key, direction, view.unresolved(problem, name), view.condition)]
     rules: list[Rule] = []
     for item in value:
         item = force(item)
         line = _origin_line(item, view.file) or view.line(name)
         if not isinstance(item, dict):
             problem = item if isinstance(item, (Unknown, Ref)) else Unknown(f"not a rule object ({item!r})")
-            rules.append(unknown_rule(group, direction, view.unresolved(problem, name, line), view.instance.condition))
+            rules.append(unknown_rule(view.key, direction, view.unresolved(problem, name, line), view.condition))
             continue
-        fields = Fields(view, item, line)
-        rules.extend(_inline_rule(fields, group, direction, view.provenance(line)))
+        rules.extend(inline_rules(ListItem(view, item, line), view.key, direction))
     return rules
 
 
@@ -111,150 +107,8 @@ def _origin_line(value: object, file: str) -> int | None:
     return None
 
 
-def _inline_rule(fields: Fields, group: SgKey, direction: Direction, provenance: Provenance) -> list[Rule]:
-    view = fields.view
-    peers: list[Peer] = []
-    for cidr_field in ("cidr_blocks", "ipv6_cidr_blocks"):
-        peers.extend(_cidr_peers(fields, cidr_field))
-    for key in view.groups("security_groups", fields.get("security_groups"), fields.line("security_groups")):
-        peers.append(SgPeer(key) if isinstance(key, str) else UnresolvedPeer(key, "group"))
-    peers.extend(_self_peer(fields, group))
-    peers.extend(_prefix_lists(fields, "prefix_list_ids"))
-    protocol, ports = protocol_and_ports(fields, "protocol", "from_port", "to_port")
-    description = _description(fields)
-    condition = view.instance.condition
-    return [
-        Rule(group, direction, protocol, ports, p, provenance, RuleForm.INLINE, description, condition)
-        for p in peers or [NoPeer()]
-    ]
-
-
-def _cidr_peers(fields: Fields, name: str) -> list[Peer]:
-    raw = fields.get(name)
-    cidrs = fields.view.cidrs(name, raw, fields.line(name))
-    kind = "narrow-cidr" if _narrow(raw) else "cidr"
-    return [UnresolvedPeer(c, kind) if isinstance(c, Unresolved) else CidrPeer(c) for c in cidrs]
-
-
-def _narrow(raw: object) -> bool:
-    """Every unknown item is a template ending in a written, non-zero prefix length ("${ip}/32")."""
-    items = raw if isinstance(raw, list) else [raw]
-    unknown = [i for i in items if isinstance(i, Unknown)]
-    return bool(unknown) and all(re.search(r"/([1-9]\d*)$", i.suffix) for i in unknown)
-
-
-def _self_peer(fields: Fields, group: SgKey | Unresolved | None) -> list[Peer]:
-    value = fields.get("self")
-    if isinstance(value, (Unknown, Ref)):
-        return [UnresolvedPeer(fields.view.unresolved(value, "self", fields.line("self")))]
-    if value is True or value == "true":
-        if group is None:
-            return []  # no group: `self` names nothing (the rule is reported as naming no group)
-        return [SgPeer(group) if isinstance(group, str) else UnresolvedPeer(group, "group")]
-    return []
-
-
-def _prefix_lists(fields: Fields, name: str) -> list[Peer]:
-    value = fields.get(name)
-    items = value if isinstance(value, list) else [] if value is None else [value]
-    peers: list[Peer] = []
-    for item in items:
-        item = force(item)
-        if item is None or item == "":
-            continue
-        text = fields.view.text(name, item)
-        peers.append(PrefixListPeer(text if text is not None else ""))
-    return peers
-
-
-def _description(fields: Fields) -> str:
-    value = fields.get("description")
-    return str.__str__(value) if isinstance(value, str) else ""
-
-
-def protocol_and_ports(
-    fields: Fields, protocol_field: str, from_field: str, to_field: str
-) -> tuple[str | Unresolved, PortRange | Unresolved]:
-    view = fields.view
-    raw = fields.get(protocol_field)
-    if raw is None:
-        raise ScanError(view.file, f"{view.instance.address}: {protocol_field} is not set", fields.line(protocol_field))
-    if isinstance(raw, (Unknown, Ref)):
-        unresolved = view.unresolved(raw, protocol_field, fields.line(protocol_field))
-        return unresolved, unresolved
-    try:
-        protocol = normalize_protocol(str.__str__(raw) if isinstance(raw, str) else raw)
-    except NetValueError as exc:
-        raise ScanError(
-            view.file, f"{view.instance.address}: {protocol_field}: {exc}", fields.line(protocol_field)
-        ) from None
-    low, high = fields.get(from_field), fields.get(to_field)
-    for name, value in ((from_field, low), (to_field, high)):
-        if isinstance(value, (Unknown, Ref)):
-            return protocol, view.unresolved(value, name, fields.line(name))
-    try:
-        return protocol, port_range(protocol, low, high)
-    except NetValueError as exc:
-        raise ScanError(view.file, f"{view.instance.address}: ports: {exc}", fields.line(from_field)) from None
-
-
-def unknown_rule(
-    group: SgKey | Unresolved | None, direction: Direction, why: Unresolved, condition: Unresolved | None
-) -> Rule:
-    """Rules exist here but which is not decidable: every part of the rule is unresolved."""
-    return Rule(group, direction, why, why, UnresolvedPeer(why), why.provenance, condition=condition)
-
-
 def rule_resource(view: View) -> list[Rule]:
-    instance = view.instance
-    provenance = rule_provenance(instance, view)
-    # Absent or null: the rule names no group (EKS306), and grants nothing to anyone.
-    group = view.group("security_group_id")
-    if instance.type == "aws_security_group_rule":
-        return _classic_rule(view, group, provenance)
-    direction = Direction.INGRESS if instance.type.endswith("_ingress_rule") else Direction.EGRESS
-    fields = Fields(view)
-    peers: list[Peer] = []
-    for name in ("cidr_ipv4", "cidr_ipv6"):
-        peers.extend(_cidr_peers(fields, name))
-    referenced = view.group("referenced_security_group_id")
-    if referenced is not None:
-        peers.append(SgPeer(referenced) if isinstance(referenced, str) else UnresolvedPeer(referenced, "group"))
-    peers.extend(_prefix_lists(fields, "prefix_list_id"))
-    protocol, ports = protocol_and_ports(fields, "ip_protocol", "from_port", "to_port")
-    description = _description(fields)
-    condition = view.instance.condition
-    return [
-        Rule(group, direction, protocol, ports, p, provenance, RuleForm.STANDALONE, description, condition)
-        for p in peers or [NoPeer()]
-    ]
-
-
-def _classic_rule(view: View, group: SgKey | Unresolved | None, provenance: Provenance) -> list[Rule]:
-    kind = view.value("type")
-    fields = Fields(view)
-    if isinstance(kind, (Unknown, Ref)) or kind not in ("ingress", "egress"):
-        problem = kind if isinstance(kind, (Unknown, Ref)) else Unknown(f"type must be ingress or egress, not {kind!r}")
-        if not isinstance(kind, (Unknown, Ref)):
-            raise ScanError(view.file, f"{view.instance.address}: {problem.what}", view.line("type"))
-        why = view.unresolved(problem, "type")
-        return [unknown_rule(group, d, why, view.instance.condition) for d in Direction]
-    direction = Direction(kind)
-    peers: list[Peer] = []
-    for name in ("cidr_blocks", "ipv6_cidr_blocks"):
-        peers.extend(_cidr_peers(fields, name))
-    source = view.group("source_security_group_id")
-    if source is not None:
-        peers.append(SgPeer(source) if isinstance(source, str) else UnresolvedPeer(source, "group"))
-    peers.extend(_self_peer(fields, group))
-    peers.extend(_prefix_lists(fields, "prefix_list_ids"))
-    protocol, ports = protocol_and_ports(fields, "protocol", "from_port", "to_port")
-    description = _description(fields)
-    condition = view.instance.condition
-    return [
-        Rule(group, direction, protocol, ports, p, provenance, RuleForm.STANDALONE, description, condition)
-        for p in peers or [NoPeer()]
-    ]
+    return _rule_resource(view, rule_provenance(view.instance, view))
 
 
 def rule_provenance(instance: ResourceInstance, view: View) -> Provenance:

@@ -40,7 +40,7 @@ from ..model import (
     Vpc,
     referenced_keys,
 )
-from . import tfplan_eks as eks
+from . import terraform_mapping as mapping
 from .base import LoadedUnit
 from .terraform_schema import ATTACHMENTS, RULE_RESOURCES
 from .tfplan_context import Context
@@ -142,7 +142,7 @@ class _Builder:
     fargate: list[FargateProfile] = field(default_factory=list)
     vpcs: list[Vpc] = field(default_factory=list)
     attachments: list[tuple[SgKey, Provenance]] = field(default_factory=list)
-    templates: eks.Templates = field(default_factory=lambda: eks.Templates({}, {}))
+    templates: mapping.Templates = field(default_factory=mapping.Templates)
     cluster_names: dict[str, str] = field(default_factory=dict)
 
     def build(self) -> Model:
@@ -159,19 +159,26 @@ class _Builder:
             ("aws_security_group", self._security_group),
             *[(rtype, lambda v: self.rules.extend(rule_resource(v))) for rtype in RULE_RESOURCES],
             ("aws_eks_cluster", self._cluster),
-            ("aws_launch_template", lambda v: templates.add(v, eks.launch_template(v))),
-            ("aws_launch_configuration", lambda v: templates.add(v, eks.launch_configuration(v))),
-            ("aws_eks_node_group", lambda v: self.node_groups.append(eks.managed_node_group(v, templates, names))),
+            ("aws_launch_template", self._template(lambda v: mapping.launch_template(v, unknown_interfaces=False))),
+            ("aws_launch_configuration", self._template(mapping.launch_configuration)),
+            ("aws_eks_node_group", lambda v: self.node_groups.append(mapping.managed_node_group(v, templates, names))),
             (
                 "aws_autoscaling_group",
-                lambda v: self.node_groups.append(eks.self_managed_node_group(v, templates, names)),
+                lambda v: self.node_groups.append(mapping.self_managed_node_group(v, templates, names)),
             ),
-            ("aws_eks_fargate_profile", lambda v: self.fargate.append(eks.fargate_profile(v, names))),
-            ("aws_vpc", lambda v: self.vpcs.append(eks.vpc(v))),
+            ("aws_eks_fargate_profile", lambda v: self.fargate.append(mapping.fargate_profile(v, names))),
+            ("aws_vpc", lambda v: self.vpcs.append(mapping.vpc(v))),
         ]
         for rtype in (*ATTACHMENTS, "aws_lambda_function"):
-            passes.append((rtype, lambda v: self.attachments.extend(eks.attachments(v))))
+            passes.append((rtype, lambda v: self.attachments.extend(mapping.attachments(v))))
         return passes
+
+    def _template(self, read: Callable[[View], mapping.TemplateGroups]) -> Callable[[View], None]:
+        def handle(view: View) -> None:
+            # Known by its id and name too: a known id in the plan stands where HCL has the reference.
+            self.templates.add(view.key, read(view), known_as=(view.value("id"), view.value("name")))
+
+        return handle
 
     def _security_group(self, view: View) -> None:
         group, rules, shown = security_group(view)
@@ -180,7 +187,7 @@ class _Builder:
         self.shown.extend(shown)
 
     def _cluster(self, view: View) -> None:
-        cluster, cluster_group = eks.cluster(view, self.cluster_names)
+        cluster, cluster_group = mapping.cluster(view, self.cluster_names)
         self.clusters.append(cluster)
         self.ctx.groups[cluster_group.key] = cluster_group
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..model import Provenance, SecurityGroup, SgKey, SgOrigin
+from .terraform_schema import cluster_sg_key
 from .tfplan_index import Key, Part, PlanIndex, obj
 from .tfplan_resolve import References, data_identity
 
@@ -24,10 +25,6 @@ Step = str | int  # an attribute name or a list index in planned values
 def instance_key(file: str, address: str) -> str:
     """`tf:<plan file>:<address>`: the plan file stands where the HCL loader puts the module directory."""
     return f"tf:{file}:{address}"
-
-
-def cluster_sg_key(cluster_key: str) -> str:
-    return f"cluster-sg:{cluster_key}"
 
 
 @dataclass(slots=True)

@@ -7,6 +7,8 @@ that the plan itself creates or reads is mapped back to its owner (`tfplan_conte
 
 Every provenance is the line of the instance's `"address"` in `planned_values`: the line that names
 the resource (with module path and instance key). Errors point at the line of the offending key.
+
+`View` is the plan side of `terraform_mapping_view.ResourceView`, which the shared mapping reads.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from collections.abc import Iterator
 
 from ..errors import ScanError
-from ..model import Provenance, SgKey, Unresolved
+from ..model import GroupRef, Provenance, SgKey, Unresolved
 from ..net import IPNetwork, NetValueError, parse_cidr
 from .tfplan_context import Context, Step, cluster_sg_key, group_ids, instance_key, walk
 from .tfplan_index import Instance, Key
@@ -34,6 +36,7 @@ __all__ = ["View"]
 
 _APPLY_HINT = "the value is decided at apply time; the configuration's references do not name it"
 _SG_ATTRIBUTES = frozenset({"id", "name", "arn"})
+_TEMPLATE_TYPES = ("aws_launch_template", "aws_launch_configuration")
 _GROUP_NAME = re.compile(r"security_group|(?<![a-z])sgs?(?![a-z])", re.I)
 
 
@@ -98,11 +101,26 @@ class View:
     def address(self) -> str:
         return self.instance.address
 
+    @property
+    def resource_type(self) -> str:
+        return self.instance.type
+
+    @property
+    def condition(self) -> Unresolved | None:
+        """None: a plan has decided every `count` and `for_each`."""
+        return None
+
     def child(self, *steps: Step) -> View:
         return View(self.ctx, self.instance, (*self.path, *steps), self.depth)
 
     def provenance(self) -> Provenance:
         return Provenance(self.file, self.instance.line, self.instance.address)
+
+    def provenance_of(self, name: str) -> Provenance:
+        return self.provenance()  # the instance's line, for every attribute
+
+    def group_ref(self, kind: str) -> GroupRef | None:
+        return None  # fixes are written in the module, not in a plan
 
     def error_line(self, name: str | None = None) -> int:
         """The line of `name` in this block's values (for errors), else of the instance."""
@@ -113,12 +131,26 @@ class View:
             return container.line
         return self.instance.line
 
-    def error(self, name: str | None, message: str) -> ScanError:
+    def error(self, name: str | None, message: str, *, named: bool = True) -> ScanError:
+        """`named` changes nothing: the plan's errors name the attribute they are about."""
         where = f"{self.address}: {name}: " if name else f"{self.address}: "
         return ScanError(self.file, where + message, self.error_line(name))
 
+    def not_set(self, name: str) -> ScanError:
+        return self.error(name, "is not set")
+
     def unresolved(self, name: str, what: str, hint: str = "") -> Unresolved:
         return Unresolved(f"{name}: {what}", self.provenance(), hint)
+
+    def undecided(self, name: str, *, written: bool = False) -> Unresolved | None:
+        """A null the plan marks as known only after apply (with `written`: that the configuration
+        writes an expression for)."""
+        if self.value(name) is None and self.unknown(name) and (not written or self.configured(name)):
+            return self.unresolved(name, self.describe(name))
+        return None
+
+    def empty(self, name: str, advice: str = "") -> Unresolved:
+        return self.unresolved(name, "is empty")  # a plan's value is final: no advice on setting it
 
     # -- raw access ------------------------------------------------------------------------
     def value(self, name: str) -> object:
@@ -152,6 +184,9 @@ class View:
     def first_block(self, name: str) -> View | None:
         found = self.blocks(name)
         return found[0] if found else None
+
+    def nested(self, name: str) -> tuple[list[View], Unresolved | None]:
+        return self.blocks(name), self.undecided(name, written=True)
 
     def describe(self, name: str) -> str:
         refs = references_of(self.expression(name))
@@ -307,6 +342,23 @@ class View:
                     raise self.error(name, str(exc)) from None
         return out
 
+    def narrow(self, name: str) -> bool:
+        return False  # a plan does not record how an unknown value is written
+
+    def texts(self, name: str) -> list[str | Unresolved]:
+        why = self.undecided(name, written=True)
+        if why is not None:
+            return [why]
+        value = self.value(name)
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        out: list[str | Unresolved] = []
+        for item in items:
+            if item is None:
+                out.append(self.unresolved(name, self.describe(name)))
+            elif item != "":
+                out.append(str(item))
+        return out
+
     def text(self, name: str) -> str | Unresolved | None:
         value = self.value(name)
         if value is None:
@@ -333,6 +385,41 @@ class View:
             if text is not None:
                 out.append((key, text))
         return tuple(out)
+
+    # -- references --------------------------------------------------------------------------
+    def cluster_reference(self, name: str) -> str | None:
+        """The cluster a name/id attribute refers to, followed through variables and module outputs.
+        None for an empty name, which is reported as empty (the HCL loader links an empty name that
+        carries its cluster)."""
+        if self.value(name) == "":
+            return None
+        for target in self.targets(name):
+            if isinstance(target, InstanceTarget) and target.instance.type == "aws_eks_cluster":
+                attribute = target.rest[0] if target.rest else None
+                if attribute in (None, "name", "id") and target.instance.mode == "managed":
+                    return instance_key(self.file, target.instance.address)
+        return None
+
+    def template_keys(self, name: str) -> list[str]:
+        return [
+            instance_key(self.file, target.instance.address)
+            for target in self.targets(name)
+            if isinstance(target, InstanceTarget) and target.instance.type in _TEMPLATE_TYPES
+        ]
+
+    def undeclared_template(self, name: str) -> Unresolved:
+        """A string names a template the plan does not hold; any other value is described by its
+        expression, as an unknown one is."""
+        value = self.value(name)
+        if isinstance(value, str):
+            return self.unresolved(name, f"launch template {value} is not declared in the scan")
+        return self.unresolved(name, self.describe(name))
+
+    def asg_tag_keys(self) -> Iterator[tuple[object, Unresolved | None]]:
+        """`tag` blocks and the objects of a `tags` list: both are lists of objects in a plan."""
+        for tag in [*self.blocks("tag"), *self.blocks("tags")]:
+            key = tag.value("key")
+            yield key, tag.unresolved("tag", tag.describe("key")) if key is None and tag.unknown("key") else None
 
 
 def _may_be_group(key: SgKey) -> bool:

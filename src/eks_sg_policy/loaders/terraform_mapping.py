@@ -1,9 +1,14 @@
-"""EKS resources from a plan: clusters (and the cluster security group EKS creates), launch
-templates and configurations, managed and self-managed node groups, Fargate profiles, VPCs, and
-other places a security group is attached. Same semantics as the HCL loader (`terraform_eks`)."""
+"""EKS resources for both Terraform loaders (HCL modules and plan JSON): clusters (and the cluster
+security group EKS creates), launch templates and configurations, managed and self-managed node
+groups, Fargate profiles, VPCs, and other places a security group is attached.
+
+Written once against `terraform_mapping_view.ResourceView`; what differs between a module and a
+plan is the View's to answer, or a parameter named at the call."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..model import (
@@ -21,12 +26,8 @@ from ..model import (
     Vpc,
 )
 from ..net import IPNetwork
-from .terraform_schema import ATTACHMENTS, CLUSTER_TAG
-from .tfplan_context import cluster_sg_key, instance_key
-from .tfplan_resolve import InstanceTarget
-from .tfplan_view import View
-
-_TEMPLATE_TYPES = ("aws_launch_template", "aws_launch_configuration")
+from .terraform_mapping_view import ResourceView
+from .terraform_schema import ATTACHMENTS, CLUSTER_TAG, cluster_sg_key
 
 Groups = tuple[SgKey | Unresolved, ...] | None
 
@@ -41,23 +42,24 @@ class TemplateGroups:
 
 @dataclass(slots=True)
 class Templates:
-    """Launch templates and configurations by key, and by the id or name the plan knows."""
+    """Launch templates and configurations by key, and by the id or name they are known by."""
 
-    by_key: dict[str, TemplateGroups]
-    by_value: dict[str, str]
+    by_key: dict[str, TemplateGroups] = dataclasses.field(default_factory=dict)
+    by_value: dict[str, str] = dataclasses.field(default_factory=dict)
 
-    def add(self, view: View, groups: TemplateGroups) -> None:
-        self.by_key[view.key] = groups
-        for name in ("id", "name"):
-            value = view.value(name)
+    def add(self, key: str, groups: TemplateGroups, known_as: Iterable[object] = ()) -> None:
+        """`known_as`: the ids and names a plan knows the template by. A module gives none: its
+        references carry the template they name, a literal name there names no template."""
+        self.by_key[key] = groups
+        for value in known_as:
             if isinstance(value, str) and value:
-                self.by_value.setdefault(value, view.key)
+                self.by_value.setdefault(value, key)
 
 
-def cluster(view: View, names: dict[str, str]) -> tuple[Cluster, SecurityGroup]:
+def cluster(view: ResourceView, names: dict[str, str]) -> tuple[Cluster, SecurityGroup]:
     name = view.text("name")
     if name == "":
-        name = view.unresolved("name", "is empty")
+        name = view.empty("name", "the module needs a value for it")
     vpc_config = view.first_block("vpc_config")
     groups = tuple(vpc_config.groups("security_group_ids")) if vpc_config else ()
     network = view.first_block("kubernetes_network_config")
@@ -68,7 +70,7 @@ def cluster(view: View, names: dict[str, str]) -> tuple[Cluster, SecurityGroup]:
         names.setdefault(name, key)
     result = Cluster(
         key=key,
-        name=name if name is not None else view.unresolved("name", "not set"),
+        name=name if name is not None else Unresolved("name: not set", view.provenance()),
         provenance=view.provenance(),
         cluster_sg=cluster_sg_key(key),
         security_groups=groups,
@@ -84,83 +86,80 @@ def cluster(view: View, names: dict[str, str]) -> tuple[Cluster, SecurityGroup]:
         name=f"{view.address} cluster security group",
         origin=SgOrigin.CLUSTER,
         provenance=view.provenance(),
+        ref=view.group_ref("cluster"),
     )
     return result, cluster_group
 
 
-def _remote_networks(view: View) -> tuple[tuple[IPNetwork | Unresolved, ...], tuple[IPNetwork | Unresolved, ...]]:
+def _remote_networks(
+    view: ResourceView,
+) -> tuple[tuple[IPNetwork | Unresolved, ...], tuple[IPNetwork | Unresolved, ...]]:
     remote = view.first_block("remote_network_config")
     if remote is None:
         return (), ()
     found: list[tuple[IPNetwork | Unresolved, ...]] = []
     for name in ("remote_node_networks", "remote_pod_networks"):
         cidrs: list[IPNetwork | Unresolved] = []
-        for block in remote.blocks(name):
+        blocks, unknown = remote.nested(name)
+        for block in blocks:
             cidrs.extend(block.cidrs("cidrs"))
-        if remote.value(name) is None and remote.unknown(name) and remote.configured(name):
-            cidrs.append(remote.unresolved(name, remote.describe(name)))
+        if unknown is not None:
+            cidrs.append(unknown)
         found.append(tuple(cidrs))
     return found[0], found[1]
 
 
-def launch_template(view: View) -> TemplateGroups:
+def launch_template(view: ResourceView, *, unknown_interfaces: bool) -> TemplateGroups:
+    """`unknown_interfaces`: whether `network_interfaces` blocks the scan cannot see make an
+    unresolved group (the HCL loader); the plan loader has not looked for them."""
     groups = view.groups("vpc_security_group_ids") + view.groups("security_group_names")
-    for interface in view.blocks("network_interfaces"):
+    interfaces, unknown = view.nested("network_interfaces")
+    for interface in interfaces:
         groups.extend(interface.groups("security_groups"))
+    if unknown is not None and unknown_interfaces:
+        groups.append(unknown)
     return TemplateGroups(tuple(groups) or None, view.provenance())
 
 
-def launch_configuration(view: View) -> TemplateGroups:
+def launch_configuration(view: ResourceView) -> TemplateGroups:
     return TemplateGroups(tuple(view.groups("security_groups")) or None, view.provenance())
 
 
-def _cluster_target(view: View, field: str) -> str | None:
-    """The cluster a name/id attribute refers to, followed through variables and module outputs."""
-    for target in view.targets(field):
-        if isinstance(target, InstanceTarget) and target.instance.type == "aws_eks_cluster":
-            attribute = target.rest[0] if target.rest else None
-            if attribute in (None, "name", "id") and target.instance.mode == "managed":
-                return instance_key(view.file, target.instance.address)
-    return None
-
-
-def cluster_link(view: View, field: str, names: dict[str, str]) -> ClusterLink:
+def cluster_link(view: ResourceView, field: str, names: dict[str, str]) -> ClusterLink:
+    """The cluster a name/id attribute names: by reference, else by a name declared in the scan."""
     value = view.value(field)
-    referenced = _cluster_target(view, field)
-    if value == "":
-        return ClusterLink(unresolved=view.unresolved(field, "is empty"))
-    if isinstance(value, str):
-        return ClusterLink(cluster_key=referenced or names.get(value), cluster_name=value)
+    referenced = view.cluster_reference(field)
     if referenced is not None:
-        return ClusterLink(cluster_key=referenced)
-    if value is None and view.unknown(field):
-        return ClusterLink(unresolved=view.unresolved(field, view.describe(field)))
-    return ClusterLink()
+        return ClusterLink(cluster_key=referenced, cluster_name=str.__str__(value) if isinstance(value, str) else None)
+    if value == "":
+        return ClusterLink(unresolved=view.empty(field))
+    if isinstance(value, str):
+        text = str.__str__(value)
+        return ClusterLink(cluster_key=names.get(text), cluster_name=text)
+    return ClusterLink(unresolved=view.undecided(field))
 
 
-def _template_reference(view: View, field: str, templates: Templates) -> tuple[Groups, Provenance | None] | None:
+def _template_reference(
+    view: ResourceView, field: str, templates: Templates
+) -> tuple[Groups, Provenance | None] | None:
     """Groups and provenance of the template an attribute names; None when it names none."""
     value = view.value(field)
-    unknown = value is None and view.unknown(field) and view.configured(field)
-    if (value is None and not unknown) or value == "":
+    why = view.undecided(field, written=True)
+    if (value is None and why is None) or value == "":
         return None
-    for target in view.targets(field):
-        if isinstance(target, InstanceTarget) and target.instance.type in _TEMPLATE_TYPES:
-            found = templates.by_key.get(instance_key(view.file, target.instance.address))
-            if found is not None:
-                return found.groups, found.provenance
-    if isinstance(value, str):
-        key = templates.by_value.get(value)
-        if key is not None:
-            found = templates.by_key[key]
+    for key in view.template_keys(field):
+        found = templates.by_key.get(key)
+        if found is not None:
             return found.groups, found.provenance
-        why = view.unresolved(field, f"launch template {value} is not declared in the scan")
-    else:
-        why = view.unresolved(field, view.describe(field))
-    return (why,), view.provenance()
+    if isinstance(value, str):
+        known = templates.by_value.get(value)
+        if known is not None:
+            found = templates.by_key[known]
+            return found.groups, found.provenance
+    return (why if why is not None else view.undeclared_template(field),), view.provenance()
 
 
-def _managed_template(view: View, templates: Templates) -> tuple[Groups, Provenance | None]:
+def _managed_template(view: ResourceView, templates: Templates) -> tuple[Groups, Provenance | None]:
     block = view.first_block("launch_template")
     if block is None:
         return None, None
@@ -171,7 +170,7 @@ def _managed_template(view: View, templates: Templates) -> tuple[Groups, Provena
     return None, None
 
 
-def managed_node_group(view: View, templates: Templates, names: dict[str, str]) -> NodeGroup:
+def managed_node_group(view: ResourceView, templates: Templates, names: dict[str, str]) -> NodeGroup:
     groups, template = _managed_template(view, templates)
     remote = view.first_block("remote_access")
     access = None
@@ -189,11 +188,12 @@ def managed_node_group(view: View, templates: Templates, names: dict[str, str]) 
         launch_template=template,
         remote_access=access,
         tags=view.tags(),
+        condition=view.condition,
     )
 
 
-def _asg_template(view: View, templates: Templates) -> tuple[Groups, Provenance | None]:
-    candidates: list[tuple[View, str]] = []
+def _asg_template(view: ResourceView, templates: Templates) -> tuple[Groups, Provenance | None]:
+    candidates: list[tuple[ResourceView, str]] = []
     block = view.first_block("launch_template")
     if block is not None:
         candidates += [(block, "id"), (block, "name")]
@@ -210,19 +210,17 @@ def _asg_template(view: View, templates: Templates) -> tuple[Groups, Provenance 
     return None, None
 
 
-def _asg_cluster(view: View, names: dict[str, str]) -> ClusterLink:
-    tags = [*view.blocks("tag"), *view.blocks("tags")]
-    for tag in tags:
-        key = tag.value("key")
+def _asg_cluster(view: ResourceView, names: dict[str, str]) -> ClusterLink:
+    for key, why in view.asg_tag_keys():
         if isinstance(key, str) and key.startswith(CLUSTER_TAG):
             name = key[len(CLUSTER_TAG) :]
             return ClusterLink(cluster_key=names.get(name), cluster_name=name)
-        if key is None and tag.unknown("key"):
-            return ClusterLink(unresolved=tag.unresolved("tag", tag.describe("key")))
+        if why is not None:
+            return ClusterLink(unresolved=why)
     return ClusterLink()
 
 
-def self_managed_node_group(view: View, templates: Templates, names: dict[str, str]) -> NodeGroup:
+def self_managed_node_group(view: ResourceView, templates: Templates, names: dict[str, str]) -> NodeGroup:
     groups, template = _asg_template(view, templates)
     return NodeGroup(
         key=view.key,
@@ -232,25 +230,28 @@ def self_managed_node_group(view: View, templates: Templates, names: dict[str, s
         cluster=_asg_cluster(view, names),
         launch_template_groups=groups,
         launch_template=template,
+        condition=view.condition,
     )
 
 
-def fargate_profile(view: View, names: dict[str, str]) -> FargateProfile:
+def fargate_profile(view: ResourceView, names: dict[str, str]) -> FargateProfile:
     return FargateProfile(view.key, cluster_link(view, "cluster_name", names), view.provenance())
 
 
-def vpc(view: View) -> Vpc:
+def vpc(view: ResourceView) -> Vpc:
     cidrs = [c for c in view.cidrs("cidr_block") if not isinstance(c, Unresolved)]
     return Vpc(view.key, tuple(cidrs), view.provenance())
 
 
-def attachments(view: View) -> list[tuple[SgKey, Provenance]]:
+def attachments(view: ResourceView) -> list[tuple[SgKey, Provenance]]:
     found: list[tuple[SgKey, Provenance]] = []
-    for field in ATTACHMENTS.get(view.instance.type, ()):
-        found.extend((key, view.provenance()) for key in view.groups(field) if isinstance(key, str))
-    if view.instance.type == "aws_lambda_function":
+    for field in ATTACHMENTS.get(view.resource_type, ()):
+        for key in view.groups(field):
+            if isinstance(key, str):
+                found.append((key, view.provenance_of(field)))
+    if view.resource_type == "aws_lambda_function":
         config = view.first_block("vpc_config")
         for key in config.groups("security_group_ids") if config else []:
             if isinstance(key, str):
-                found.append((key, view.provenance()))
+                found.append((key, config.provenance() if config else view.provenance()))
     return found
