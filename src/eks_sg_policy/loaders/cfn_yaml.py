@@ -275,11 +275,14 @@ class _Builder:
                 raise ScanError(self.file, f"duplicate key '{key}' (first at line {key_lines[key]})", line=line)
             result[key] = self.build(value_node)
             key_lines[key] = line
+        node.value = []  # built: let the nodes go now rather than hold the whole tree to the end
         return result
 
     def sequence(self, node: yaml.SequenceNode) -> LineList:
         items = [self.build(child) for child in node.value]
-        return LineList(items, line=node.start_mark.line + 1, item_lines=[c.start_mark.line + 1 for c in node.value])
+        lines = [c.start_mark.line + 1 for c in node.value]
+        node.value = []  # built: let the nodes go now rather than hold the whole tree to the end
+        return LineList(items, line=node.start_mark.line + 1, item_lines=lines)
 
     def intrinsic(self, suffix: str, node: yaml.Node) -> LineDict:
         name = suffix if suffix in _BARE_TAGS else f"Fn::{suffix}"
