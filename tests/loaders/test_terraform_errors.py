@@ -107,11 +107,11 @@ def test_a_locals_cycle_is_found_even_when_unused(tmp_path: Path) -> None:
         load(tmp_path, "locals {\n  x = [local.x]\n}\n")
 
 
-def test_deeply_nested_expressions_are_unresolved_not_a_crash(tmp_path: Path) -> None:
+def test_deeply_nested_expressions_are_an_error_with_the_line_not_a_crash(tmp_path: Path) -> None:
     deep = "(" * 400 + '"vpc-1"' + ")" * 400
-    unit = load(tmp_path, f'resource "aws_security_group" "a" {{\n  vpc_id = {deep}\n}}\n')
-    (group,) = unit.model.security_groups
-    assert isinstance(group.vpc, Unresolved) and "nested too deeply" in group.vpc.what
+    with pytest.raises(ScanError) as caught:
+        load(tmp_path, f'resource "aws_security_group" "a" {{\n  vpc_id = {deep}\n}}\n')
+    assert caught.value.line == 2 and "nested too deeply" in caught.value.message
 
 
 def test_suppressions_inside_and_above_blocks(tmp_path: Path) -> None:

@@ -436,8 +436,6 @@ CLI_CASES = [
         _hcl_expression_nesting,
         Refused("mod/main.tf", "any", "nested"),
         deadline=DEADLINE,
-        bug="fail-open: hcl_parse.Attribute.expr turns 'expression nested too deeply' into ast.Invalid, "
-        "so the rule becomes unverified (EKS900 note) and the run exits 0",
     ),
     CliCase(
         "template-50mb-default-refused",
@@ -829,8 +827,6 @@ SCAN_CASES = [
         "tf-dynamic-block-over-unset-variable",
         TF_DYNAMIC_VARIABLE,
         Scanned("mod/main.tf", absent=frozenset({"EKS305"})),
-        bug="false EKS305: terraform_sg.unknown_rule leaves Rule.form at its default STANDALONE, so a dynamic "
-        "ingress over an unset variable reads as 'inline blocks and also the rule resources <itself>'",
     ),
     _tf_refused("tf-duplicate-attribute", TF_DUPLICATE_ATTRIBUTE, 'name = "b"', "set twice"),
     ScanCase(

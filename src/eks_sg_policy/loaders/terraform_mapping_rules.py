@@ -167,6 +167,12 @@ def protocol_and_ports(
         raise fields.error(from_field, f"ports: {exc}", named=False) from None
 
 
-def unknown_rule(group: Group, direction: Direction, why: Unresolved, condition: Unresolved | None = None) -> Rule:
+def unknown_rule(
+    group: Group,
+    direction: Direction,
+    why: Unresolved,
+    condition: Unresolved | None = None,
+    form: RuleForm = RuleForm.STANDALONE,
+) -> Rule:
     """Rules exist here but which is not decidable: every part of the rule is unresolved."""
-    return Rule(group, direction, why, why, UnresolvedPeer(why), why.provenance, condition=condition)
+    return Rule(group, direction, why, why, UnresolvedPeer(why), why.provenance, form, condition=condition)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ScanError
-from ..model import Direction, Provenance, Rule, SecurityGroup, SgKey, Unresolved
+from ..model import Direction, Provenance, Rule, RuleForm, SecurityGroup, SgKey, Unresolved
 from ..net import IPNetwork
 from .hcl_values import ObjectValue, Ref, Unknown, force
 from .terraform_extract import View
@@ -77,7 +77,7 @@ def security_group(view: View) -> tuple[SecurityGroup, list[Rule]]:
             rules.extend(inline_rules(block, view.key, direction))
         if unknown is not None:
             why = view.unresolved(unknown, name, view.block.line)
-            rules.append(unknown_rule(view.key, direction, why, view.condition))
+            rules.append(unknown_rule(view.key, direction, why, view.condition, RuleForm.INLINE))
     return declared_group(view, inline), rules
 
 
@@ -88,14 +88,16 @@ def _list_form(view: View, direction: Direction) -> list[Rule]:
         return []
     if isinstance(value, (Unknown, Ref)) or not isinstance(value, list):
         problem = value if isinstance(value, (Unknown, Ref)) else Unknown(f"not a list of rules ({value!r})")
-        return [unknown_rule(view.key, direction, view.unresolved(problem, name), view.condition)]
+        return [unknown_rule(view.key, direction, view.unresolved(problem, name), view.condition, RuleForm.INLINE)]
     rules: list[Rule] = []
     for item in value:
         item = force(item)
         line = _origin_line(item, view.file) or view.line(name)
         if not isinstance(item, dict):
             problem = item if isinstance(item, (Unknown, Ref)) else Unknown(f"not a rule object ({item!r})")
-            rules.append(unknown_rule(view.key, direction, view.unresolved(problem, name, line), view.condition))
+            rules.append(
+                unknown_rule(view.key, direction, view.unresolved(problem, name, line), view.condition, RuleForm.INLINE)
+            )
             continue
         rules.extend(inline_rules(ListItem(view, item, line), view.key, direction))
     return rules

@@ -13,7 +13,7 @@ they are read, but not as authoritative, and copies of rule resources are droppe
 
 from __future__ import annotations
 
-from ..model import Direction, Rule, SecurityGroup
+from ..model import Direction, Rule, RuleForm, SecurityGroup
 from .terraform_mapping_rules import declared_group, inline_rules, unknown_rule
 from .terraform_mapping_rules import rule_resource as _rule_resource
 from .tfplan_view import View
@@ -32,7 +32,7 @@ def security_group(view: View) -> tuple[SecurityGroup, list[Rule], list[Rule]]:
         if configured and view.value(name) is None and view.unknown(name):
             inline.add(direction)
             why = view.unresolved(name, view.describe(name), "scan the module's .tf files to read these rules")
-            rules.append(unknown_rule(view.key, direction, why))
+            rules.append(unknown_rule(view.key, direction, why, form=RuleForm.INLINE))
             continue
         if not items and not configured:
             continue  # not written (EC2's default egress is removed by the provider either way)
