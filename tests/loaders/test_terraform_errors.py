@@ -13,7 +13,6 @@ import pytest
 from eks_sg_policy.errors import ScanError
 from eks_sg_policy.loaders.base import LoadedUnit
 from eks_sg_policy.loaders.terraform import load_terraform_module
-from eks_sg_policy.model import Unresolved
 
 
 @pytest.fixture(autouse=True)
