@@ -489,8 +489,6 @@ CLI_CASES = [
         "tf-count-one-million",
         _tf_module(TF_COUNT_MILLION),
         Bounded(),
-        bug="no bound on count: terraform_expand creates every instance (count = 10**6: MemoryError after "
-        "56 s at 1.5 GiB; count = 10**8 without a limit grew to 24 GB before the kernel killed it)",
     ),
     CliCase(
         "tf-nested-for-a-billion-elements",

@@ -76,6 +76,10 @@ def shape(expansion: Expansion, items: Sequence[object]) -> object:
     return {str(key): item for (_s, key, _b), item in zip(expansion.instances, items, strict=True)}
 
 
+# More instances of one block than any real module has; the evaluation budget bounds the rest.
+MAX_INSTANCES = 10_000
+
+
 def expand(decl: BlockDecl, what: str, scope: Scope) -> Expansion:
     attrs = decl.block.attributes
     if "count" in attrs and "for_each" in attrs:
@@ -113,7 +117,12 @@ def _expand_count(decl: BlockDecl, what: str, scope: Scope) -> Expansion:
     except EvalError:
         number = -1.5
     if not isinstance(number, int) or number < 0:
-        raise ScanError(decl.file, f"{what}: count must be a whole number >= 0, got {value!r}", line)
+        shown = value if not isinstance(number, int) or abs(number) < 10**9 else "a huge number"
+        raise ScanError(decl.file, f"{what}: count must be a whole number >= 0, got {shown!r}", line)
+    if number > MAX_INSTANCES:
+        raise ScanError(
+            decl.file, f"{what}: count {number:,} is more than this scan evaluates ({MAX_INSTANCES:,})", line
+        )
     return Expansion("count", tuple((f"[{i}]", i, {"count": {"index": i}}) for i in range(number)))
 
 
