@@ -6,19 +6,22 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .discovery import Unit, discover
 from .engine import evaluate
 from .errors import ScanError
-from .explain import ClusterMatrix, reachability_matrix
 from .findings import SEVERITY_RANK, Finding
 from .linking import link_exports
 from .loaders.base import LoadedUnit, Suppression
 from .model import Model
 from .policies import PolicySet, load_policies
 from .remediation import attach_edits
-from .topology import TopologyOptions, build_topology
+from .topology import Topology, TopologyOptions, build_topology
+
+if TYPE_CHECKING:
+    from .explain import ClusterMatrix
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
@@ -122,8 +125,14 @@ def evaluate_units(
         clusters=sum(1 for view in topology.clusters if view.cluster is not None),
         node_groups=sum(len(view.node_groups) for view in topology.clusters),
         policies=policies,
-        matrices=reachability_matrix(topology, policies) if options.matrix else (),
+        matrices=_matrices(topology, policies) if options.matrix else (),
     )
+
+
+def _matrices(topology: Topology, policies: PolicySet) -> tuple[ClusterMatrix, ...]:
+    from .explain import reachability_matrix  # only `explain` and Markdown reports need it
+
+    return reachability_matrix(topology, policies)
 
 
 def _policies(options: ScanOptions) -> PolicySet:
