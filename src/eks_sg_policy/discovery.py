@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScanError
+from .textfile import decode
 
 CFN_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 TF_SUFFIXES = (".tf", ".tf.json")
@@ -108,7 +109,7 @@ def _classify(
         if size > max_file_size:
             errors.append(ScanError(shown, f"file is {size} bytes, larger than --max-file-size {max_file_size}"))
             return
-        text = _decode(path.read_bytes(), shown)
+        text = decode(shown, path.read_bytes())
     except OSError as exc:
         errors.append(ScanError(shown, f"cannot read: {exc.strerror or exc}"))
         return
@@ -136,19 +137,6 @@ def readable_size_problem(path: Path, max_file_size: int) -> str | None:
     if info.st_size > max_file_size:
         return f"file is {info.st_size} bytes, larger than --max-file-size {max_file_size}"
     return None
-
-
-def _decode(data: bytes, shown: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ScanError(shown, "invalid UTF-16 text") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ScanError(shown, "not UTF-8 text", line) from None
 
 
 def _is_plan(text: str) -> bool:

@@ -52,6 +52,16 @@ class Guard:
         return all(case.get(name) == value for name, value in self.terms)
 
 
+def in_case(
+    condition: Guard | Unresolved | None, case: dict[str, bool] | None
+) -> tuple[bool, Guard | Unresolved | None]:
+    """Whether something under `condition` exists in `case`, and the condition still left on it
+    (none once a guard is decided by the case)."""
+    if isinstance(condition, Guard) and case is not None:
+        return (True, None) if condition.holds(case) else (False, None)
+    return True, condition
+
+
 class Direction(str, Enum):
     INGRESS = "ingress"
     EGRESS = "egress"

@@ -26,6 +26,7 @@ from .model import (
     SgPeer,
     Unresolved,
     UnresolvedPeer,
+    in_case,
 )
 from .net import (
     EVERY_PORT,
@@ -245,12 +246,9 @@ class ReachabilityIndex:
         candidates = [r for g in own.groups for r in self.rules_of(g, direction)]
         candidates.extend(self._floating.get(direction, ()))
         for rule in candidates:
-            condition = rule.condition
-            if isinstance(condition, Guard) and case is not None:
-                if not condition.holds(case):
-                    continue
-                condition = None
-            yield rule, condition
+            exists, condition = in_case(rule.condition, case)
+            if exists:
+                yield rule, condition
 
     def _rule_grants(self, rule: Rule, other: Endpoint | None, protocol: str) -> tuple[str, PortSet, Unresolved | None]:
         if isinstance(rule.protocol, Unresolved):

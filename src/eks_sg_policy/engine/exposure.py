@@ -17,6 +17,7 @@ from ..model import (
     SgPeer,
     Unresolved,
     UnresolvedPeer,
+    in_case,
 )
 from ..net import ALL, EVERY_PORT, PortRange, PortSet, covers_whole_internet, parse_ports
 from ..policies import Policy
@@ -80,12 +81,8 @@ def _open_services(rules: Sequence[Rule], case: dict[str, bool] | None) -> dict[
     0.0.0.0/1 on TCP 400-500 with 128.0.0.0/1 on TCP 450-600 opens TCP 450-500 to everyone."""
     active: list[tuple[str, PortRange, Rule]] = []
     for rule in rules:
-        condition = rule.condition
-        if isinstance(condition, Guard) and case is not None:
-            if not condition.holds(case):
-                continue
-            condition = None
-        if isinstance(rule.peer, CidrPeer) and condition is None and isinstance(rule.protocol, str) \
+        exists, condition = in_case(rule.condition, case)
+        if exists and isinstance(rule.peer, CidrPeer) and condition is None and isinstance(rule.protocol, str) \
                 and isinstance(rule.ports, PortRange):  # fmt: skip
             active.append((rule.protocol, rule.ports, rule))
     open_all = _open_intervals([(p, r) for proto, p, r in active if proto == ALL])

@@ -9,7 +9,6 @@ text (CloudFormation reads them as strings, and `1.10` must not become `1.1`).
 
 from __future__ import annotations
 
-import codecs
 import gc
 import re
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import ScanError
+from ..textfile import decode
 
 __all__ = [
     "LineDict",
@@ -154,19 +154,6 @@ def _make_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
 
 
 _Loader = _make_loader(_BaseLoader)
-
-
-def decode(file: str, data: bytes) -> str:
-    """Template bytes as text: UTF-8 (with or without BOM), or UTF-16 with a BOM."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ScanError(file, "not UTF-16 text") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScanError(file, "not UTF-8 text", line=data[: exc.start].count(b"\n") + 1) from None
 
 
 def load(file: str, text: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
