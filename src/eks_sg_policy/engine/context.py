@@ -93,6 +93,7 @@ class Context:
             node_group=node_group,
             peer=peer,
             blocks=blocked.id,
+            fix=hint,
         )
 
     def incomplete(self, what: Unresolved) -> Finding | None:
@@ -110,6 +111,7 @@ class Context:
             resource=what.provenance.resource,
             doc=policy.doc,
             references=policy.rows,
+            fix=what.hint or None,
         )
 
     @property
