@@ -47,16 +47,21 @@ MAX_CASE_CONDITIONS = 4  # up to 16 cases are tried one by one; beyond that, gua
 
 @dataclass(frozen=True, slots=True)
 class SideCoverage:
-    """What one side (the sender's egress or the receiver's ingress) allows."""
+    """What one side (the sender's egress or the receiver's ingress) allows of the required ports."""
 
     direction: Direction
+    required: PortSet
     allowed: PortSet
     maybe: PortSet
     grants: tuple[Rule, ...]  # rules that prove some allowed ports
     unknowns: tuple[Unresolved, ...]  # why some ports are only "maybe"
+    passing: PortSet = field(init=False)  # required ports this side allows
+    blocking: PortSet = field(init=False)  # required ports this side certainly blocks
 
-    def blocked(self, required: PortSet) -> PortSet:
-        return required.difference(self.allowed).difference(self.maybe)
+    def __post_init__(self) -> None:
+        # Computed once per side: sides are cached and shared by many pairs of ends.
+        object.__setattr__(self, "passing", self.required.intersection(self.allowed))
+        object.__setattr__(self, "blocking", self.required.difference(self.allowed).difference(self.maybe))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +79,26 @@ class Reach:
     unknown: PortSet = field(init=False)
 
     def __post_init__(self) -> None:
-        # Computed once: the evaluators ask for these many times per pair.
-        allowed = self.required.intersection(self.egress.allowed)
-        if self.ingress:
-            allowed = allowed.intersection(self.ingress.allowed)
-        by_egress = self.egress.blocked(self.required)
-        by_ingress = self.ingress.blocked(self.required) if self.ingress else NO_PORTS
-        blocked = by_egress.union(by_ingress) if by_ingress else by_egress
+        # Computed once: the evaluators ask for these many times per pair. Most pairs are fully
+        # allowed, so the set operations are skipped where one operand settles the answer.
+        egress, ingress = self.egress, self.ingress
+        by_egress = egress.blocking
+        by_ingress = ingress.blocking if ingress else NO_PORTS
+        if ingress is None or ingress.passing == egress.passing:
+            allowed = egress.passing
+        else:
+            allowed = egress.passing.intersection(ingress.passing)
+        if not by_ingress or by_ingress == by_egress:
+            blocked = by_egress
+        else:
+            blocked = by_ingress if not by_egress else by_egress.union(by_ingress)
+        unknown = NO_PORTS if allowed == self.required else self.required.difference(allowed).difference(blocked)
         for name, value in (
             ("allowed", allowed),
             ("blocked_by_egress", by_egress),
             ("blocked_by_ingress", by_ingress),
             ("blocked", blocked),
-            ("unknown", self.required.difference(allowed).difference(blocked)),
+            ("unknown", unknown),
         ):
             object.__setattr__(self, name, value)  # fmt: skip
 
@@ -192,7 +204,7 @@ class ReachabilityIndex:
         relevant = [(p, why) for p, why in maybes if p.overlaps(open_ports)]
         maybe = PortSet.of(r for p, _ in relevant for r in p.ranges)
         unknowns = tuple(dict.fromkeys(why for _, why in relevant))
-        return SideCoverage(direction, allowed, maybe.difference(allowed), tuple(grants), unknowns)
+        return SideCoverage(direction, required, allowed, maybe.difference(allowed), tuple(grants), unknowns)
 
     def _matching(
         self, own: Endpoint, direction: Direction, other: Endpoint | None, protocol: str, case: dict[str, bool] | None
