@@ -6,10 +6,11 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .discovery import Unit, discover
+from .discovery import DEFAULT_MAX_FILE_SIZE, Unit, discover
 from .engine import evaluate
 from .errors import ScanError
 from .findings import SEVERITY_RANK, Finding
@@ -22,8 +23,6 @@ from .topology import Topology, TopologyOptions, build_topology
 
 if TYPE_CHECKING:
     from .explain import ClusterMatrix
-
-DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +37,7 @@ class ScanOptions:
     edition: str = "all"
     roles: Mapping[str, str] = field(default_factory=dict)
     stack_names: Mapping[str, str] = field(default_factory=dict)  # template path -> stack name
+    template_urls: Mapping[str, str] = field(default_factory=dict)  # nested stack TemplateURL -> file
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     matrix: bool = False  # also compute the reachability matrix (explain, Markdown diagrams)
     today: date | None = None  # for suppression expiry; None: the real date
@@ -79,7 +79,7 @@ def scan(paths: Sequence[str], options: ScanOptions | None = None) -> Report:
     loaded: list[LoadedUnit] = []
     for unit in units:
         try:
-            result = _load(unit, options)
+            result = _load(unit, options, paths)
         except ScanError as error:
             errors.append(error)
             continue
@@ -143,7 +143,7 @@ def _policies(options: ScanOptions) -> PolicySet:
     return every.in_edition(options.edition).select(options.only, options.skip)
 
 
-def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:
+def _load(unit: Unit, options: ScanOptions, paths: Sequence[str] = ()) -> LoadedUnit | None:
     if unit.kind == "terraform":
         from .loaders.terraform import load_terraform_module
 
@@ -153,14 +153,15 @@ def _load(unit: Unit, options: ScanOptions) -> LoadedUnit | None:
 
         return load_plan(unit.files[0], unit.text)
     from .loaders.cfn_yaml import looks_like_cloudformation
-    from .loaders.cloudformation import load_cloudformation
+    from .loaders.cloudformation import NestedStacks, load_cloudformation
 
     params = dict(options.params)
     stack_name = _stack_name(unit.files[0], options.stack_names)
     if stack_name is not None:
         params["AWS::StackName"] = stack_name
+    nested = NestedStacks(_scan_root(unit.files[0], paths), options.template_urls, options.max_file_size)
     try:
-        return load_cloudformation(unit.files[0], unit.text, params)
+        return load_cloudformation(unit.files[0], unit.text, params, nested)
     except ScanError:
         if unit.explicit or looks_like_cloudformation(unit.text) or _json_template(unit.text):
             raise
@@ -191,8 +192,18 @@ def _stack_name(file: str, stack_names: Mapping[str, str]) -> str | None:
     return next((name for path, name in stack_names.items() if os.path.normpath(path) == wanted), None)
 
 
+def _scan_root(file: str, paths: Sequence[str]) -> str:
+    """The scanned tree a template belongs to, where the templates of its nested stacks must lie: the
+    outermost of the current directory and the paths given that holds it."""
+    here = Path(file).resolve()
+    given = [Path(p).resolve() for p in paths]
+    roots = [Path.cwd().resolve(), here.parent, *(p if p.is_dir() else p.parent for p in given)]
+    return str(min((r for r in roots if r == here.parent or r in here.parents), key=lambda r: len(r.parts)))
+
+
 def _drop_contained(units: list[LoadedUnit]) -> list[LoadedUnit]:
-    """A module directory also loaded as a local module of another unit is not a root of its own."""
+    """A unit whose files another unit also holds is not a root of its own: a module directory also
+    loaded as a local module of another unit, a template also read as a nested stack of another."""
     file_sets = [set(u.files) for u in units]
     return [
         unit

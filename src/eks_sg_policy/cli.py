@@ -40,6 +40,17 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
     return pairs
 
 
+def _template_urls(values: Sequence[str]) -> dict[str, str]:
+    """`--template-url URL=FILE`: a URL holds `=` only in its query, so the last `=` splits."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        url, sep, path = value.rpartition("=")
+        if not sep or not url or not path:
+            raise UsageError(f"--template-url expects URL=FILE, got {value!r}")
+        pairs[url] = path
+    return pairs
+
+
 def _ids(values: Sequence[str]) -> list[str]:
     return [v.strip().upper() for value in values for v in value.split(",") if v.strip()]
 
@@ -58,6 +69,13 @@ def _add_scan_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE=NAME",
         help="the stack a template is deployed as (for ${AWS::StackName} in exports)",
+    )
+    parser.add_argument(
+        "--template-url",
+        action="append",
+        default=[],
+        metavar="URL=FILE",
+        help="the template file a nested stack's TemplateURL names",
     )
     parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="Terraform variable")
     parser.add_argument("--var-file", action="append", default=[], metavar="FILE", help="a .tfvars(.json) file")
@@ -148,12 +166,15 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _scan_options(args: argparse.Namespace, config: Config) -> ScanOptions:
     """Command-line values win over the configuration file; maps are merged."""
-    from .api import DEFAULT_MAX_FILE_SIZE, ScanOptions
+    from .api import ScanOptions
+    from .discovery import DEFAULT_MAX_FILE_SIZE
 
     roles = {name: role for name, role in (config.get("roles") or {}).items()}
     roles.update({name: role for role, name in _pairs(args.role, "--role").items()})
     stack_names = {config.resolve(path): name for path, name in (config.get("stack-names") or {}).items()}
     stack_names.update(_pairs(args.stack_name, "--stack-name"))
+    template_urls = {url: config.resolve(path) for url, path in (config.get("template-urls") or {}).items()}
+    template_urls.update(_template_urls(args.template_url))
     return ScanOptions(
         params={**{k: str(v) for k, v in (config.get("params") or {}).items()}, **_pairs(args.param, "--param")},
         variables={**(config.get("variables") or {}), **_pairs(args.var, "--var")},
@@ -165,6 +186,7 @@ def _scan_options(args: argparse.Namespace, config: Config) -> ScanOptions:
         edition=args.edition or config.get("edition", "all"),
         roles=roles,
         stack_names=stack_names,
+        template_urls=template_urls,
         max_file_size=args.max_file_size or config.get("max-file-size") or DEFAULT_MAX_FILE_SIZE,
     )
 

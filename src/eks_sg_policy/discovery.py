@@ -1,20 +1,31 @@
-"""Which inputs a scan reads: files and directories -> units (a template, a module, a plan)."""
+"""Which inputs a scan reads: files and directories -> units (a template, a module, a plan).
+
+Only regular files are read. Within a scanned directory, a link is followed only when its target
+stays inside that directory: a link out of it (to `/proc/self/environ`, to `~/.aws/credentials`)
+is refused unread, so that no message can quote what it points at. A file named on the command
+line is the user's choice and may be a link anywhere, but it too must lead to a regular file; the
+other files of its Terraform module, read with it, may lead anywhere in the working directory.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ScanError
 from .textfile import decode
 
+DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024  # bytes; --max-file-size
+
 CFN_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 TF_SUFFIXES = (".tf", ".tf.json")
 TF_VALUE_SUFFIXES = (*TF_SUFFIXES, ".tfvars", ".tfvars.json")  # what the loader reads in a module directory
 _SKIPPED_DIRS = {".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+_SYSTEM_DIRS = (("proc",), ("sys",), ("dev",))
+_OUTSIDE = "a link that points outside the scanned directory: not read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,44 +37,71 @@ class Unit:
     explicit: bool = False  # named on the command line (a parse error is then always an error)
 
 
+@dataclass(slots=True)
+class _Module:
+    """A Terraform module directory found by discovery, read as a whole by the loader."""
+
+    root: Path | None  # the scanned directory its files must stay in; None: only files named by the user
+    explicit: bool = False
+    named: set[str] = field(default_factory=set)  # its files named on the command line
+
+
+@dataclass(slots=True)
+class _Found:
+    max_file_size: int
+    units: list[Unit] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    modules: dict[str, _Module] = field(default_factory=dict)
+
+
 def discover(paths: Sequence[str], max_file_size: int) -> tuple[list[Unit], list[ScanError], list[str]]:
     """Units to load, errors for unreadable inputs, and notes for what was skipped."""
-    units: list[Unit] = []
-    errors: list[ScanError] = []
-    notes: list[str] = []
-    tf_dirs: dict[str, bool] = {}
+    found = _Found(max_file_size)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             root = path.resolve()
             for file in _walk(path):
-                if file.is_symlink() and not _inside(file, root):
-                    notes.append(f"{_display(file)}: a link out of the scanned directory, not followed")
-                    continue
-                _classify(file, False, units, errors, notes, tf_dirs, max_file_size)
-        elif path.is_file():
-            _classify(path, True, units, errors, notes, tf_dirs, max_file_size)
+                _classify(file, root, found)
+        elif path.exists() or (path.is_symlink() and path.name.endswith((*CFN_SUFFIXES, *TF_SUFFIXES))):
+            _classify(path, None, found)  # a file, or a link to anything: _classify says why it cannot be read
         else:
-            errors.append(ScanError(str(raw), "no such file or directory"))
-    for directory in sorted(tf_dirs):
-        members = sorted(p for p in Path(directory).iterdir() if p.name.endswith(TF_VALUE_SUFFIXES))
-        problems = [(p, why) for p in members if (why := readable_size_problem(p, max_file_size)) is not None]
-        errors.extend(ScanError(_display(p), why) for p, why in problems if p.is_file() or p.is_symlink())
-        if problems:
-            continue
+            found.errors.append(ScanError(str(raw), "no such file or directory"))
+    for directory in sorted(found.modules):
+        _module_unit(directory, found.modules[directory], found)
+    return found.units, found.errors, found.notes
+
+
+def _module_unit(directory: str, module: _Module, found: _Found) -> None:
+    """The unit of a module directory, unless one of the files the loader would read must not be read."""
+    members = sorted(
+        p for p in Path(directory).iterdir() if p.name.endswith(TF_VALUE_SUFFIXES) and not _is_directory(p)
+    )
+    problems = []
+    bound = module.root or module_root(Path(directory).resolve())
+    for member in members:
+        root = None if _display(member) in module.named else bound
+        why = readable_size_problem(member, found.max_file_size, root)
+        if why is not None:
+            problems.append(ScanError(_display(member), why))
+    found.errors.extend(problems)
+    if not problems:
         files = tuple(_display(p) for p in members if p.name.endswith(TF_SUFFIXES))
-        units.append(Unit("terraform", files, directory=directory, explicit=tf_dirs[directory]))
-    return units, errors, notes
+        found.units.append(Unit("terraform", files, directory=directory, explicit=module.explicit))
 
 
-def _inside(file: Path, root: Path) -> bool:
-    """Whether a link leads into `root`; a broken link or a loop counts as inside (reading it then
-    reports the problem with the file's name)."""
-    try:
-        target = file.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return True
-    return target == root or root in target.parents
+def module_root(directory: Path) -> Path:
+    """Where the files of a module that the user named only by some of its files may lead: the
+    working directory when the module is in it (a repository whose hook names changed files, with
+    modules that link shared files), else the module's own directory."""
+    cwd = Path.cwd().resolve()
+    return cwd if directory == cwd or cwd in directory.parents else directory
+
+
+def _is_directory(path: Path) -> bool:
+    """A real directory (Terraform ignores those, whatever their name); a link is judged as a file."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def _walk(root: Path) -> list[Path]:
@@ -79,24 +117,17 @@ def _display(path: Path) -> str:
     return text[2:] if text.startswith("./") else text
 
 
-def _classify(
-    path: Path,
-    explicit: bool,
-    units: list[Unit],
-    errors: list[ScanError],
-    notes: list[str],
-    tf_dirs: dict[str, bool],
-    max_file_size: int,
-) -> None:
+def _classify(path: Path, root: Path | None, found: _Found) -> None:
+    """Sort one file into a unit; `root` is the scanned directory it was found in (None: named by the user)."""
     name = path.name
     shown = _display(path)
+    explicit = root is None
     if name.endswith(TF_SUFFIXES):
-        directory = _display(path.parent) or "."
-        tf_dirs[directory] = tf_dirs.get(directory, False) or explicit
+        _add_module_file(path, root, found)
         return
     if not name.endswith(CFN_SUFFIXES):
         if explicit:
-            errors.append(
+            found.errors.append(
                 ScanError(
                     shown,
                     "not a CloudFormation template, Terraform file or plan JSON "
@@ -105,38 +136,78 @@ def _classify(
             )
         return
     try:
-        size = path.stat().st_size
-        if size > max_file_size:
-            errors.append(ScanError(shown, f"file is {size} bytes, larger than --max-file-size {max_file_size}"))
-            return
-        text = decode(shown, path.read_bytes())
-    except OSError as exc:
-        errors.append(ScanError(shown, f"cannot read: {exc.strerror or exc}"))
-        return
+        text = decode(shown, read_regular_file(path, found.max_file_size, root))
     except ScanError as error:
-        if explicit:
-            errors.append(error)
+        if explicit or isinstance(error, _Unreadable):
+            found.errors.append(error)
         else:
-            notes.append(f"{shown}: {error.message}, skipped")
+            found.notes.append(f"{shown}: {error.message}, skipped")
         return
     kind = "tfplan" if name.endswith(".json") and _is_plan(text) else "cloudformation"
-    units.append(Unit(kind, (shown,), text=text, explicit=explicit))
+    found.units.append(Unit(kind, (shown,), text=text, explicit=explicit))
 
 
-def readable_size_problem(path: Path, max_file_size: int) -> str | None:
-    """Why a file must not be read: not a regular file (a device, a FIFO) or larger than the limit."""
+def _add_module_file(path: Path, root: Path | None, found: _Found) -> None:
+    directory = _display(path.parent) or "."
+    module = found.modules.setdefault(directory, _Module(root))
+    if root is None:
+        module.explicit = True
+        module.named.add(_display(path))
+    elif module.root is None:
+        module.root = root
+
+
+class _Unreadable(ScanError):
+    """A file that is not read at all (as opposed to one read and found not to be text)."""
+
+
+def read_regular_file(path: Path, max_file_size: int, root: Path | None = None) -> bytes:
+    """The bytes of a regular file of at most `max_file_size` bytes, or a ScanError naming the file
+    for anything `readable_size_problem` refuses. Opened without blocking, and read only if what was
+    opened is the very file that was checked: a FIFO cannot stall the scan, and a link swapped
+    between the check and the read is not followed."""
+    shown = _display(path)
+    checked = _checked(path, root, max_file_size)
+    if isinstance(checked, str):
+        raise _Unreadable(shown, checked)
     try:
-        info = path.stat()
-        target = path.resolve()
-    except (OSError, RuntimeError) as exc:
-        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
-    if target.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise _Unreadable(shown, f"cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino) or not stat.S_ISREG(opened.st_mode):
+            raise _Unreadable(shown, "the file changed while it was read: not read")
+        data = handle.read(max_file_size + 1)
+    if len(data) > max_file_size:
+        raise _Unreadable(shown, f"file is larger than --max-file-size {max_file_size}")
+    return data
+
+
+def readable_size_problem(path: Path, max_file_size: int, root: Path | None = None) -> str | None:
+    """Why a file must not be read, or None: it does not lead to a regular file (a device, a FIFO, a
+    socket, a broken link, a loop of links), it leads out of `root` (when given) or to a system file,
+    or it is larger than the limit. Nothing is opened: only the file's metadata is looked at."""
+    checked = _checked(path, root, max_file_size)
+    return checked if isinstance(checked, str) else None
+
+
+def _checked(path: Path, root: Path | None, max_file_size: int) -> os.stat_result | str:
+    """The status of the regular file `path` leads to, or why it must not be read."""
+    try:
+        info = path.stat()  # follows links: a loop or a broken link fails here
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    target = Path(os.path.realpath(path))
+    if root is not None and not (target == root or root in target.parents):
+        return _OUTSIDE
+    if target.parts[1:2] in _SYSTEM_DIRS:
         return "a link to a system file: not read"
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file (a device, a pipe or a socket): not read"
     if info.st_size > max_file_size:
         return f"file is {info.st_size} bytes, larger than --max-file-size {max_file_size}"
-    return None
+    return info
 
 
 def _is_plan(text: str) -> bool:

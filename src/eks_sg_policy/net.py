@@ -7,6 +7,8 @@ module ever compares a CIDR as a string or a port as text.
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -94,23 +96,38 @@ class PortRange:
 ALL_PORTS = PortRange(MIN_PORT, MAX_PORT)
 
 
+_PORT_TEXT = re.compile(r"-?[0-9]+")
+_PORT_OUT_OF_RANGE = "port out of range (ports are 0-65535)"
+_PORT_LIMIT = 10**6  # beyond it a value is refused without being formatted: it may have thousands of digits
+
+
 def parse_port(value: object) -> int:
     """A port number from an int or a numeric string; -1 (ICMP "any") is not a port."""
-    if isinstance(value, bool):
-        raise NetValueError(f"port must be a number, not {value!r}")
-    if isinstance(value, int) and not -(10**6) < value < 10**6:
-        raise NetValueError("port out of range (ports are 0-65535)")  # never format a huge number
-    if isinstance(value, str) and len(value.strip()) > 12:
-        raise NetValueError("port must be a number of at most 5 digits")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value.strip())
-    else:
-        raise NetValueError(f"port must be a number, not {value!r}")
-    return number
+    if isinstance(value, str):
+        text = value.strip()
+        if _PORT_TEXT.fullmatch(text) is None:
+            raise NetValueError(f"port must be a number, not {_shorten(value)}")
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        digits = digits.lstrip("0") or "0"
+        if len(digits) > 6:  # never int() of thousands of digits (Python refuses it)
+            raise NetValueError(_PORT_OUT_OF_RANGE)
+        return int(sign + digits)
+    if isinstance(value, float) and (value.is_integer() or math.isinf(value)):
+        if not -_PORT_LIMIT < value < _PORT_LIMIT:
+            raise NetValueError(_PORT_OUT_OF_RANGE)
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -_PORT_LIMIT < value < _PORT_LIMIT:
+            raise NetValueError(_PORT_OUT_OF_RANGE)
+        return value
+    raise NetValueError(f"port must be a number, not {_shorten(value)}")
+
+
+def _shorten(value: object) -> str:
+    """`repr(value)`, cut short for a long string (a message quotes it on one line)."""
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:40]) + "..."
+    return repr(value)
 
 
 def port_range(protocol: str, from_port: object, to_port: object) -> PortRange:

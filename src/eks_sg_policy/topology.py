@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .model import (
     CidrPeer,
     Cluster,
     Direction,
+    GroupRef,
     Model,
     NodeGroup,
     NodeGroupKind,
@@ -124,9 +125,23 @@ def _index_groups(declared: Iterable[SecurityGroup]) -> dict[SgKey, SecurityGrou
     groups: dict[SgKey, SecurityGroup] = {}
     for group in declared:
         known = groups.get(group.key)
-        if known is None or (known.origin is SgOrigin.EXTERNAL and group.origin is not SgOrigin.EXTERNAL):
+        if known is None:
             groups[group.key] = group
+        elif known.origin is SgOrigin.EXTERNAL and group.origin is not SgOrigin.EXTERNAL:
+            groups[group.key] = _named_also(group, known)
+        else:
+            groups[group.key] = _named_also(known, group)
     return groups
+
+
+def _named_also(kept: SecurityGroup, other: SecurityGroup) -> SecurityGroup:
+    """`kept` with the name another file gives it (e.g. the parameter a nested stack receives it in) as
+    an alias whose `module` is that file, so that a fix written there can name it."""
+    ref = other.ref
+    if ref is None or other.provenance.file == kept.provenance.file or ref.module:
+        return kept
+    alias = GroupRef(ref.kind, ref.name, other.provenance.file)
+    return kept if alias in kept.aliases else replace(kept, aliases=(*kept.aliases, alias))
 
 
 def has_cluster_security_group(cluster: Cluster) -> bool:
@@ -216,7 +231,7 @@ def _cluster_views(
         else:
             members[cluster.key].append(node_group)
     views = [_view_of_cluster(clusters_by_key[key], tuple(ngs), groups) for key, ngs in members.items()]
-    views.extend(_node_only_views(orphans, groups, rules, options))
+    views.extend(_node_only_views(orphans, groups, rules, options, model.security_groups))
     return tuple(sorted(views, key=lambda v: (v.key,)))
 
 
@@ -316,13 +331,14 @@ def _node_only_views(
     groups: Mapping[SgKey, SecurityGroup],
     rules: tuple[Rule, ...],
     options: TopologyOptions,
+    entries: tuple[SecurityGroup, ...],
 ) -> list[ClusterView]:
     by_file: dict[str, list[NodeGroup]] = {}
     for node_group in orphans:
         by_file.setdefault(node_group.provenance.file, []).append(node_group)
     views = []
     for file, node_groups in sorted(by_file.items()):
-        candidates = _control_plane_candidates(file, node_groups, groups, rules, options)
+        candidates = _control_plane_candidates(file, groups, options, entries)
         first = node_groups[0]
         name = first.cluster.cluster_name or f"cluster of {file}"
         unknown_cluster = Unresolved(
@@ -363,23 +379,23 @@ def _own_groups_only(view: NodeGroupView, groups: Mapping[SgKey, SecurityGroup])
 
 
 def _control_plane_candidates(
-    file: str,
-    node_groups: list[NodeGroup],
-    groups: Mapping[SgKey, SecurityGroup],
-    rules: tuple[Rule, ...],
-    options: TopologyOptions,
+    file: str, groups: Mapping[SgKey, SecurityGroup], options: TopologyOptions, entries: tuple[SecurityGroup, ...]
 ) -> list[SgKey]:
+    """The groups a node stack names as its control plane's: mapped by --role, or received from outside
+    under a name that says so. `entries` are every file's entries, so that a group another file
+    declares (the parent of a nested stack) counts under the name this file gives it."""
     mapped = [name for name, role in options.roles.items() if role == CONTROL_PLANE]
     if mapped:
         chosen = [g.key for g in groups.values() if g.name in mapped or g.key in mapped]
         if chosen:
             return sorted(chosen)
-    named = [
+    named = {
         g.key
-        for g in groups.values()
+        for g in entries
         if g.origin is SgOrigin.EXTERNAL
+        and g.key in groups
         and g.provenance.file == file
         and _CONTROL_PLANE_NAME.search(g.name)
         and not _NOT_CONTROL_PLANE.search(g.name)
-    ]
+    }
     return sorted(named)

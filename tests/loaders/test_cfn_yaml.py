@@ -93,6 +93,14 @@ def test_scalars_other_than_strings_stay_plain(loader: type[yaml.SafeLoader] | N
     assert isinstance(doc["v"], LineStr)
 
 
+@pytest.mark.parametrize("loader", LOADERS)
+def test_an_integer_too_long_for_python_keeps_its_source_text(loader: type[yaml.SafeLoader] | None) -> None:
+    huge = "1" + "0" * 5000
+    doc = load("tpl.yaml", f"small: 443\nhuge: {huge}\nhex: 0x{'f' * 5000}\n", loader)
+    assert isinstance(doc["huge"], LineStr) and (doc["huge"], doc["huge"].line) == (huge, 2)
+    assert doc["small"] == 443 and isinstance(doc["hex"], int)  # hexadecimal has no such limit
+
+
 def test_keys_keep_their_source_text() -> None:
     doc = load("tpl.yaml", "Mappings:\n  M:\n    1.10: {x: 1}\n    yes: {x: 2}\n    '1.13': {x: 3}\n")
     assert list(doc["Mappings"]["M"]) == ["1.10", "yes", "1.13"]

@@ -140,7 +140,7 @@ Resources:
         - IpProtocol: "-1"
           FromPort: 5
           ToPort: 1
-          SourceSecurityGroupId: !GetAtt NodeSG.GroupId
+          SourceSecurityGroupId: !GetAtt PeerSG.GroupId
         - IpProtocol: udp
           FromPort: 53
           ToPort: 53
@@ -152,6 +152,10 @@ Resources:
         - IpProtocol: 6
           FromPort: 22
           ToPort: 22
+  PeerSG:  # not NodeSG itself: CloudFormation rejects a group whose inline rules name it
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: peers
 """
 
 
@@ -176,7 +180,7 @@ def test_inline_rules_with_their_lines_protocols_ports_and_peers() -> None:
     assert rules_of(m, sg, INGRESS) == [
         Rule(sg, INGRESS, "tcp", PortRange(443, 443), CidrPeer(ipaddress.ip_network("10.1.0.0/16")),
              at(20, "NodeSG"), RuleForm.INLINE, "api"),
-        Rule(sg, INGRESS, "all", ALL_PORTS, SgPeer(sg), at(25, "NodeSG"), RuleForm.INLINE),
+        Rule(sg, INGRESS, "all", ALL_PORTS, SgPeer(key("PeerSG")), at(25, "NodeSG"), RuleForm.INLINE),
         Rule(sg, INGRESS, "udp", PortRange(53, 53), CidrPeer(ipaddress.ip_network("2001:db8::/32")),
              at(29, "NodeSG"), RuleForm.INLINE),
         Rule(sg, INGRESS, "icmp", ALL_PORTS, PrefixListPeer("pl-123"), at(33, "NodeSG"), RuleForm.INLINE),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from eks_sg_policy.loaders import hcl_ast as ast
-from eks_sg_policy.loaders.hcl_expr import HclSyntaxError, parse_expression, parse_template
+from eks_sg_policy.loaders.hcl_expr import SPLAT_ELEMENT, HclSyntaxError, parse_expression, parse_template
+from eks_sg_policy.loaders.terraform_context import evaluate_constant
 
 
 def shape(node: ast.Node) -> object:
@@ -144,3 +147,39 @@ def test_walk_and_local_references() -> None:
     node = parse_expression('"${local.a}" == local.b ? [for x in local.c : x[local.d]] : {k = local.e}')
     assert ast.local_references(node) == {"a", "b", "c", "d", "e"}
     assert ast.describe(parse_expression('module.ng["a"].sg_id')) == 'module.ng["a"].sg_id'
+
+
+def test_a_splat_after_a_splat_splats_each_element() -> None:
+    node = parse_expression("a[*].b[*].c")
+    assert isinstance(node, ast.ForExpr) and node.value_var == SPLAT_ELEMENT
+    assert shape(node.collection) == ("splat", "a", "b")
+    assert shape(node.value) == ("splat", SPLAT_ELEMENT, "c")
+    nested = [{"b": [{"c": 1}, {"c": 2}]}, {"b": [{"c": 3}]}, {"b": []}]
+    data = parse_expression(f"jsondecode({json.dumps(json.dumps(nested))})[*].b[*].c")
+    assert evaluate_constant(data, "x.tf") == [[1, 2], [3], []]
+    deeper = parse_expression("a[*].b[*].c[*].d")
+    assert isinstance(deeper, ast.ForExpr) and isinstance(deeper.value, ast.ForExpr)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{ a = 1 b = 2 }", "unexpected 'b': object items are separated by a comma or a newline"),
+        ("{ a\n = 1 }", "expected '=' after object key, on the same line"),
+        ("{ a =\n 1 }", "expected a value after '=', on the same line"),
+        ("c4.2xlarge", "unexpected '2xlarge'"),
+        ("f(y " + "x" * 100 + ")", "expected ')', found '" + "x" * 40 + "'"),
+        ("a ? b", "expected ':', found end of expression"),
+    ],
+)
+def test_syntax_error_messages(text: str, message: str) -> None:
+    with pytest.raises(HclSyntaxError) as caught:
+        parse_expression(text)
+    assert caught.value.message == message
+
+
+def test_newlines_inside_brackets_are_blanks() -> None:
+    text = "f(\n  a\n  + b,\n  [\n    c\n    ? 1\n    : 2\n  ]\n)"
+    assert shape(parse_expression(text)) == ("f()", ("+", "a", "b"), ["tuple", ("?", "c", 1, 2)])
+    assert shape(parse_expression('"${join(",",\n  x)}"')) == ("tpl", ("join()", ("tpl", ","), "x"))
+    assert shape(parse_expression("{\n  a = [\n    1\n  ]\n  b = 2\n}")) == {"a": ["tuple", 1], "b": 2}

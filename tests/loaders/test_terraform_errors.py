@@ -13,6 +13,7 @@ import pytest
 from eks_sg_policy.errors import ScanError
 from eks_sg_policy.loaders.base import LoadedUnit
 from eks_sg_policy.loaders.terraform import load_terraform_module
+from eks_sg_policy.model import Direction
 
 
 @pytest.fixture(autouse=True)
@@ -156,3 +157,108 @@ def test_importing_the_loader_does_not_import_hcl2() -> None:
     code = "import sys, eks_sg_policy.loaders.terraform; print('hcl2' in sys.modules or 'lark' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+DYNAMIC = """
+variable "rules" {{}}
+resource "aws_security_group" "node" {{
+  dynamic "ingress" {{
+    for_each = [{{ port = 443 }}]
+    content {{
+      from_port   = ingress.value.port
+      to_port     = ingress.value.port
+      protocol    = "tcp"
+      cidr_blocks = ["10.0.0.0/8"]
+    }}
+  }}
+  dynamic "ingress" {{
+    for_each = {for_each}
+    content {{
+      from_port   = 22
+      to_port     = 22
+      protocol    = "tcp"
+      cidr_blocks = ["10.0.0.0/8"]
+    }}
+  }}
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("for_each", "message"),
+    [
+        ("5", 'for_each of dynamic "ingress" must be a collection, not 5'),
+        ("null", 'for_each of dynamic "ingress" must be a collection'),
+        ('"abc"', 'for_each of dynamic "ingress" must be a collection'),
+        ('{ a = 1 }["b"]', 'invalid for_each of dynamic "ingress"'),
+    ],
+)
+def test_a_dynamic_for_each_terraform_rejects_is_an_error_at_its_line(
+    tmp_path: Path, for_each: str, message: str
+) -> None:
+    with pytest.raises(ScanError) as caught:
+        load(tmp_path, DYNAMIC.format(for_each=for_each))
+    assert (caught.value.file, caught.value.line) == ("mod/main.tf", 13)
+    assert caught.value.message.startswith("aws_security_group.node: ")
+    assert message in caught.value.message
+
+
+def test_a_dynamic_for_each_over_an_unknown_value_is_no_error(tmp_path: Path) -> None:
+    loaded = load(tmp_path, DYNAMIC.format(for_each="var.rules"))
+    assert loaded.files == ("mod/main.tf",)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            '{"resource": {"aws_security_group": {"a": {\n"name": "x",\n"tags": {},\n"name": "y"}}}}\n',
+            4,
+            "attribute 'name' is set twice (first at line 2)",
+        ),
+        (
+            '{"variable": {"v": {\n"type": "string",\n"type": "number"}}}\n',
+            3,
+            "attribute 'type' is set twice (first at line 2)",
+        ),
+        (
+            '{"locals": {\n"a": 1,\n"a": 2}}\n',
+            3,
+            "attribute 'a' is set twice (first at line 2)",
+        ),
+        (
+            '{"locals": {"m": {\n"k": 1,\n"k": 2}}}\n',
+            3,
+            "key 'k' is set twice in an object (first at line 2)",
+        ),
+    ],
+)
+def test_a_name_set_twice_in_json_is_an_error_at_its_second_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    with pytest.raises(ScanError) as caught:
+        load(tmp_path, text, "main.tf.json")
+    assert (caught.value.file, caught.value.line, caught.value.message) == ("mod/main.tf.json", line, message)
+
+
+def test_a_variable_set_twice_in_a_json_tfvars_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "main.tf").write_text('variable "v" {}\n')
+    (tmp_path / "mod" / "terraform.tfvars.json").write_text('{\n"v": 1,\n"v": 2\n}\n')
+    with pytest.raises(ScanError) as caught:
+        load_terraform_module("mod", ["mod/main.tf"], {}, [])
+    assert (caught.value.file, caught.value.line) == ("mod/terraform.tfvars.json", 3)
+    assert caught.value.message == "variable 'v' is set twice (first at line 2)"
+
+
+def test_repeated_block_keys_in_json_are_separate_blocks(tmp_path: Path) -> None:
+    """HCL's JSON syntax keeps every definition of a block type: only arguments must be unique."""
+    text = (
+        '{"resource": {"aws_security_group": {"a": {"name": "a",\n'
+        '"ingress": {"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/8"]},\n'
+        '"ingress": {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]}}}},\n'
+        '"resource": {"aws_security_group": {"b": {"name": "b"}}}}\n'
+    )
+    model = load(tmp_path, text, "main.tf.json").model
+    assert sorted(g.name for g in model.security_groups) == ["aws_security_group.a", "aws_security_group.b"]
+    assert sorted(r.provenance.line for r in model.rules if r.direction is Direction.INGRESS) == [2, 3]

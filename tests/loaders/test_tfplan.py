@@ -281,6 +281,11 @@ def test_json_reader_keeps_the_lines_of_objects_keys_and_items() -> None:
     assert isinstance(items, JsonArray) and items.item_lines == [3, 4]
 
 
+def test_json_reader_reads_an_integer_too_long_for_python_as_infinity() -> None:
+    document = parse_json('{"port": 1' + "0" * 5000 + ', "small": 443, "exponent": 1e5000}')
+    assert document == {"port": float("inf"), "small": 443, "exponent": float("inf")}
+
+
 def test_invalid_json_is_a_scan_error_with_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text('{\n  "format_version": "1.2",\n  "planned_values": {,}\n}\n')

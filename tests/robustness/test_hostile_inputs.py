@@ -31,6 +31,7 @@ from ._support import (
     DEADLINE,
     ERROR_PREFIX,
     FIXTURES,
+    REPO,
     SMALL_DEADLINE,
     CliRun,
     memory_cap,
@@ -42,6 +43,7 @@ from ._support import (
 MAX_RSS_MIB = 1024  # a healthy run stays far below the 1.5 GiB cap (the 50 MB template peaks near 530 MiB)
 CLEAN = "clean/stack.yaml"  # EKS301 fixture scanned next to every refused input
 CLEAN_SOURCE = FIXTURES / "cloudformation" / "eks301-fail.yaml"
+TFPLAN_SOURCE = REPO / "tests" / "data" / "tfplan" / "module-nodes.json"
 
 # --- inputs -------------------------------------------------------------------------------------
 
@@ -417,6 +419,17 @@ def _symlink_outside(root: Path) -> list[str]:
     return ["mod"]
 
 
+def _symlink_outside_in_child_module(root: Path) -> list[str]:
+    """The same link in a local child module: its files are read by the module loader, not by the
+    discovery of the scanned tree, and must be refused the same way."""
+    outside = root.parent / f"{root.name}-outside"
+    _write(outside / "environ", f"HOME=/home/runner\x00{SECRET}=ghp_not_a_real_token\x00PATH=/bin\x00")
+    _write(root / "mod" / "main.tf", 'module "child" {\n  source = "../child"\n}\n')
+    (root / "child").mkdir()
+    (root / "child" / "main.tf").symlink_to(outside / "environ")
+    return ["mod"]
+
+
 CLI_CASES = [
     CliCase("yaml-billion-laughs", _yaml_alias_bomb, Refused("bomb.yaml", 4, "alias")),
     CliCase("yaml-deeply-shared-anchors", _yaml_shared_anchors, Refused("shared.yaml", 4, "alias")),
@@ -428,8 +441,6 @@ CLI_CASES = [
         _hcl_block_nesting,
         Refused("deep/main.tf", "any"),
         deadline=DEADLINE,
-        bug="no line: loaders/terraform.py:load_terraform_module turns the RecursionError of "
-        "hcl_parse._HclBody.body into 'expressions are nested or chained too deeply' without a line",
     ),
     CliCase(
         "hcl-expression-nesting-100000",
@@ -464,8 +475,6 @@ CLI_CASES = [
         "symlink-to-dev-zero",
         _dev_zero,
         Refused("zero/stack.yaml", None),
-        bug="discovery._classify: a link to a device passes the size check (st_size 0) and read_bytes() "
-        "reads until memory runs out (MemoryError traceback, exit 1; without RLIMIT_AS: the runner's memory)",
         requires=lambda: os.path.exists("/dev/zero"),
     ),
     CliCase(
@@ -482,8 +491,6 @@ CLI_CASES = [
         "huge-integer-port",
         _huge_integer,
         Refused("huge.yaml", "any", "FromPort"),
-        bug="traceback: int() of a >4300-digit YAML integer raises ValueError, which cfn_yaml._load_once does "
-        "not catch (and net.port_range formats huge ints into its messages)",
     ),
     CliCase(
         "tf-count-one-million",
@@ -526,8 +533,12 @@ CLI_CASES = [
         _symlink_outside,
         Refused("mod/main.tf", None),
         secret=SECRET,
-        bug="information leak: discovery follows file links out of the scanned tree and hcl_parse._syntax_failure "
-        "quotes 40 characters of the offending token (a link to /proc/self/environ prints CI variables)",
+    ),
+    CliCase(
+        "symlink-out-of-the-tree-in-a-child-module",
+        _symlink_outside_in_child_module,
+        Refused("child/main.tf", None, "outside"),
+        secret=SECRET,
     ),
 ]
 
@@ -675,6 +686,16 @@ TF_JSON_DUPLICATE = (
     '{\n "resource": {\n  "aws_security_group": {\n   "node": {\n'
     '    "name": "node",\n    "name": "other"\n   }\n  }\n }\n}\n'
 )
+TF_JSON_HUGE = (
+    '{\n "resource": {\n  "aws_security_group": {\n   "node": {\n    "name": "node",\n    "ingress": [{\n'
+    f'     "from_port": {HUGE_NUMBER},\n     "to_port": {HUGE_NUMBER},\n     "protocol": "tcp",\n'
+    '     "cidr_blocks": ["10.0.0.0/8"]\n    }]\n   }\n  }\n }\n}\n'
+)
+TFPLAN_HUGE = (  # a plan of a rule on 443 whose ports are 10**5000 instead
+    TFPLAN_SOURCE.read_text(encoding="utf-8")
+    .replace('"from_port": 443', f'"from_port": {HUGE_NUMBER}', 1)
+    .replace('"to_port": 443', f'"to_port": {HUGE_NUMBER}', 1)
+)
 TF_DYNAMIC_VARIABLE = (
     'variable "rules" {\n  type = list(object({ port = number, cidr = string }))\n}\n\n'
     'resource "aws_security_group" "node" {\n  name = "node"\n  dynamic "ingress" {\n'
@@ -755,9 +776,7 @@ SCAN_CASES = [
     _cfn(
         "cfn-ref-getatt-cycle",
         CYCLE,
-        Refused("stack.yaml", "any"),
-        bug="gap: CloudFormation rejects a circular dependency between resources (here two groups whose inline "
-        "rules name each other); the scan accepts it and evaluates a template that cannot be deployed",
+        Refused("stack.yaml", line_of(CYCLE, "  A:"), "circular dependency between resources: A -> B -> A"),
     ),
     # duplicate keys (CloudFormation rejects them)
     _cfn("cfn-duplicate-key-yaml", DUPLICATE_YAML, Refused("stack.yaml", 5, "first at line 3")),
@@ -766,6 +785,18 @@ SCAN_CASES = [
     _cfn_refused("cfn-cidr-invalid", cfn_stack(cfn_rule(peer="CidrIp: 999.1.1.1/8")), "999.1.1.1", "invalid CIDR"),
     _cfn_refused("cfn-cidr-no-prefix", cfn_stack(cfn_rule(peer="CidrIp: 10.0.0.1")), "10.0.0.1", "prefix"),
     _cfn_refused("cfn-cidr-list", cfn_stack(cfn_rule(peer="CidrIp: [0.0.0.0/0]")), "CidrIp", "CIDR must be a string"),
+    _cfn_refused(
+        "cfn-select-huge-index",
+        cfn_stack(cfn_rule(peer=f'CidrIp: !Select ["{HUGE_NUMBER}", [10.0.0.0/8]]')),
+        "CidrIp",
+        "index is out of range",
+    ),
+    _cfn_refused(
+        "cfn-cidr-function-huge-count",
+        cfn_stack(cfn_rule(peer=f'CidrIp: !Select [0, !Cidr [10.0.0.0/8, "{HUGE_NUMBER}", 8]]')),
+        "CidrIp",
+        "small whole numbers",
+    ),
     _cfn("cfn-cidr-1.0.0.0/0", cfn_stack(cfn_rule(peer="CidrIp: 1.0.0.0/0")), Scanned("stack.yaml", NODE_301)),
     _cfn(
         "cfn-cidr-two-halves",
@@ -817,9 +848,7 @@ SCAN_CASES = [
     _tf(
         "tf-dynamic-for-each-number",
         TF_DYNAMIC_NUMBER,
-        Refused("mod/main.tf", "any", "for_each"),
-        bug="terraform_extract.View.blocks turns the EvalError into a --verbose note and an unresolved rule "
-        "(a resource-level for_each = 5 is an error); the run can exit 0 on a module Terraform rejects",
+        Refused("mod/main.tf", line_of(TF_DYNAMIC_NUMBER, "for_each = 5"), "must be a collection, not 5"),
     ),
     _tf(
         "tf-dynamic-block-over-unset-variable",
@@ -830,10 +859,8 @@ SCAN_CASES = [
     ScanCase(
         "tf-json-duplicate-attribute",
         {"mod/main.tf.json": TF_JSON_DUPLICATE},
-        Refused("mod/main.tf.json", 6, "line 5"),
+        Refused("mod/main.tf.json", 6, "attribute 'name' is set twice (first at line 5)"),
         paths=("mod",),
-        bug="loaders/hcl_json._body keeps the last of two equal keys (Terraform: 'Duplicate argument'); "
-        "the HCL path refuses the same input",
     ),
     _tf(
         "tf-cidr-1.0.0.0/0", tf_stack(tf_ingress(peer='cidr_blocks = ["1.0.0.0/0"]')), Scanned("mod/main.tf", NODE_301)
@@ -852,16 +879,23 @@ SCAN_CASES = [
         "tf-huge-integer",
         tf_stack(tf_ingress(low=HUGE_NUMBER, high=HUGE_NUMBER)),
         Refused("mod/main.tf", "any", "port"),
-        bug="'internal error while evaluating the module: ValueError: Exceeds the limit (4300 digits)', "
-        "without a line (terraform.py's catch-all; the int/str conversion is in hcl_expr/net)",
+    ),
+    ScanCase(
+        "tf-json-huge-integer",
+        {"mod/main.tf.json": TF_JSON_HUGE},
+        Refused("mod/main.tf.json", line_of(TF_JSON_HUGE, '"from_port"'), "port out of range"),
+        paths=("mod",),
+    ),
+    ScanCase(
+        "tfplan-huge-integer",
+        {"plan.json": TFPLAN_HUGE},
+        Refused("plan.json", line_of(TFPLAN_HUGE, f'"from_port": {HUGE_NUMBER}'), "port out of range"),
     ),
     ScanCase(
         "tf-invalid-utf8",
         {"mod/main.tf": tf_stack().replace('"node"', '"n\udcffode"', 1).encode("utf-8", "surrogateescape")},
         Refused("mod/main.tf", "any", "UTF-8"),
         paths=("mod",),
-        bug="hcl_parse.read_text reports \"cannot read file: 'utf-8' codec can't decode byte 0xff in position N\": "
-        "no line (the CloudFormation path says 'not UTF-8 text' with the line)",
     ),
     ScanCase(
         "tf-utf16-is-refused",

@@ -16,6 +16,7 @@ from eks_sg_policy.net import (
     may_hold_vpc_addresses,
     normalize_protocol,
     parse_cidr,
+    parse_port,
     parse_ports,
     port_range,
     protocol_matches,
@@ -139,3 +140,32 @@ def test_reaches_outside_the_vpc() -> None:
     assert not reaches_outside(parse_cidr("192.168.0.0/16"), [])
     assert reaches_outside(parse_cidr("52.94.0.0/16"), [])
     assert reaches_outside(parse_cidr("::/0"), vpc)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [10**5000, -(10**5000), float("inf"), float("-inf"), 1e300, "1" + "0" * 5000, " 1000000 ", "-9999999"],
+    ids=["int-5001-digits", "negative-int", "inf", "-inf", "1e300", "text-5001-digits", "1000000", "-9999999"],
+)
+def test_ports_far_out_of_range_are_refused_without_formatting_them(value: object) -> None:
+    with pytest.raises(NetValueError) as caught:
+        parse_port(value)
+    assert str(caught.value) == "port out of range (ports are 0-65535)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "4-3", "--5", "\u0664\u0664\u0663", "x" * 5000, None, [443], 1.5, float("nan"), True],
+    ids=["abc", "4-3", "--5", "arabic-indic-digits", "long-text", "None", "list", "1.5", "nan", "True"],
+)
+def test_ports_that_are_not_whole_numbers_are_refused_with_a_short_message(value: object) -> None:
+    with pytest.raises(NetValueError) as caught:
+        parse_port(value)
+    assert str(caught.value).startswith("port must be a number, not ") and len(str(caught.value)) < 100
+
+
+def test_ports_within_reach_are_numbers_and_range_checked_later() -> None:
+    written = (443, "443", " 443 ", 443.0, "-1", "070000", "0" * 5000 + "443")
+    assert [parse_port(v) for v in written] == [443, 443, 443, 443, -1, 70000, 443]
+    with pytest.raises(NetValueError, match="port out of range: 0-70000"):
+        port_range("tcp", 0, "070000")

@@ -3,48 +3,65 @@
 `TemplateContext` holds the template, its `Resolver`, the type of each resource and what the load
 has found so far; `cfn_groups`, `cfn_nodes` and `cfn_outputs` read resources through it and add
 what they find to it, and `cloudformation` turns it into the model.
+
+Keys of what a template declares are made from its namespace `ns`: the template's path, or for a
+template read as a nested stack, the namespace of its parent and the stack's logical id
+(`parent.yaml>NodeStack`), so that two stacks made from one template stay apart.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import net
 from ..errors import ScanError
 from ..model import Cluster, FargateProfile, NodeGroup, Provenance, Rule, SecurityGroup, SgKey, Unresolved
 from . import cfn_yaml
 from .cfn_intrinsics import Resolver
-from .cfn_tokens import NO_VALUE, AttRef, ImportRef, ParamRef, ResourceRef, is_intrinsic
+from .cfn_tokens import NO_VALUE, AttRef, ImportRef, ParamRef, ResourceRef, StackValue, is_intrinsic
 from .cfn_yaml import LineDict
+
+if TYPE_CHECKING:
+    from .cfn_nested import Child, Nesting, NotEvaluated
 
 __all__ = [
     "CLUSTER",
     "LAUNCH_CONFIGURATION",
     "LAUNCH_TEMPLATE",
     "SECURITY_GROUP",
+    "STACK",
     "TOKENS",
     "VPC",
     "TemplateContext",
 ]
 
 SECURITY_GROUP, CLUSTER, VPC = "AWS::EC2::SecurityGroup", "AWS::EKS::Cluster", "AWS::EC2::VPC"
+STACK = "AWS::CloudFormation::Stack"
 LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION = "AWS::EC2::LaunchTemplate", "AWS::AutoScaling::LaunchConfiguration"
-TOKENS = (Unresolved, ResourceRef, AttRef, ParamRef, ImportRef)  # values whose text is not known
+TOKENS = (Unresolved, ResourceRef, AttRef, ParamRef, ImportRef, StackValue)  # values whose text is not known
 _CLUSTER_PARAMETER = re.compile(r"cluster.?name", re.I)
 
 
 class TemplateContext:
     """One template being loaded: its resources and `Resolver`, and what has been found so far."""
 
-    def __init__(self, path: str, document: LineDict, resources: LineDict, params: Mapping[str, str]) -> None:
-        self.path, self.resources, self.document = path, resources, document
+    def __init__(
+        self,
+        path: str,
+        document: LineDict,
+        resources: LineDict,
+        params: Mapping[str, str],
+        bound: Mapping[str, Any] | None = None,
+        ns: str | None = None,
+    ) -> None:
+        self.path, self.resources, self.document, self.ns = path, resources, document, ns or path
         self.notes: list[str] = []  # said under --verbose
         if "Transform" in document and resources is not document:
             line = document.key_lines["Transform"]
             self.notes.append(f"{path}:{line}: Transform is not expanded; resources it adds are not checked")
-        self.r = Resolver(path, LineDict() if resources is document else document, params, resources)
+        self.r = Resolver(path, LineDict() if resources is document else document, params, resources, bound)
         self.types: dict[str, str] = {}
         for lid, resource in resources.items():
             if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
@@ -61,6 +78,9 @@ class TemplateContext:
         self.vpcs: dict[str, tuple[list[net.IPNetwork], bool]] = {}
         self.attachments: list[tuple[SgKey, Provenance]] = []
         self.unevaluated: list[Unresolved] = []  # nested stacks that may hold EKS resources
+        self.nesting: Nesting | None = None  # set when nested stacks are followed (`cfn_nested`)
+        self.stacks: dict[str, Child | NotEvaluated] = {}  # nested stacks read (or not), by logical id
+        self.reading: set[str] = set()  # nested stacks being read
         self.unknown_tag_keys: dict[tuple[str, str], Unresolved] = {}
         self.eks_template = any(t.startswith("AWS::EKS::") for t in self.types.values()) or any(
             _CLUSTER_PARAMETER.search(p) for p in self.r.parameters

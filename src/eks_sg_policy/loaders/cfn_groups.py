@@ -1,9 +1,11 @@
 """Security groups and their rules, the group keys a value names, and groups attached elsewhere.
 
-Group keys, one per group however it is referenced: `cfn:<file>:<LogicalId>` (declared),
-`cluster-sg:cfn:<file>:<Cluster>` (made by EKS), `param:<file>:<Name>` (parameter with no value),
-`import:<export>` or `import:<file>:<expression>` (export name not computable),
-`ext:<file>:<LogicalId>[.<Attribute>]` (what another resource returns), or the literal `sg-...` id.
+Group keys, one per group however it is referenced: `cfn:<ns>:<LogicalId>` (declared),
+`cluster-sg:cfn:<ns>:<Cluster>` (made by EKS), `param:<ns>:<Name>` (parameter with no value),
+`import:<export>` or `import:<ns>:<expression>` (export name not computable),
+`ext:<ns>:<LogicalId>[.<Attribute>]` (what another resource returns), or the literal `sg-...` id;
+`<ns>` is the template's path (see `cfn_context`). A `StackValue` carries the key its group has in
+another template of the same nested-stack system.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..model import (
 )
 from . import cfn_yaml
 from .cfn_context import CLUSTER, SECURITY_GROUP, TOKENS, VPC, TemplateContext
-from .cfn_tokens import AttRef, ImportRef, ParamRef, ResourceRef
+from .cfn_tokens import AttRef, ImportRef, ParamRef, ResourceRef, StackValue
 from .cfn_yaml import LineDict
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "group_key",
     "group_keys",
     "other_resource",
+    "resource_group_key",
     "rule_resource",
     "security_group",
 ]
@@ -85,25 +88,42 @@ def group_key(ctx: TemplateContext, lid: str, value: Any, line: int) -> SgKey | 
         if str(ctx.r.parameters.get(value.name, {}).get("Type", "")).startswith(("List<", "CommaDelimited")):
             what = f"parameter {value.name} (a list of security groups) has no value"
             return Unresolved(what, ctx.prov(lid, line), f"--param {value.name}=sg-1,sg-2")
-        key = f"param:{ctx.path}:{value.name}"
+        key = f"param:{ctx.ns}:{value.name}"
         where = ctx.r.parameter_line(value.name) or line
         return _external_group(ctx, key, value.name, where, value.name, ref=GroupRef("parameter", value.name))
+    if isinstance(value, StackValue):
+        if value.group is None:
+            return value.why
+        return _external_group(ctx, value.group, value.name or value.group, line, lid, ref=value.ref)
     if isinstance(value, ImportRef):
-        key = f"import:{value.name}" if value.name_resolved else f"import:{ctx.path}:{value.name}"
+        key = f"import:{value.name}" if value.name_resolved else f"import:{ctx.ns}:{value.name}"
         imported = value.name if value.name_resolved else None
         return _external_group(
             ctx, key, value.name, line, lid, imported, GroupRef("import", value.name) if imported else None
         )
     if isinstance(value, ResourceRef | AttRef):
-        target, attribute = value.logical_id, getattr(value, "attribute", None)
-        if ctx.types.get(target) == SECURITY_GROUP and attribute in (None, "GroupId"):
-            return f"cfn:{ctx.path}:{target}"
-        if ctx.types.get(target) == CLUSTER and attribute == "ClusterSecurityGroupId":
-            return f"cluster-sg:cfn:{ctx.path}:{target}"
-        name = target if attribute is None else f"{target}.{attribute}"
-        ref = GroupRef("attribute", name) if attribute else GroupRef("resource", target)
-        return _external_group(ctx, f"ext:{ctx.path}:{name}", name, line, target, ref=ref)
+        key = resource_group_key(ctx, value)
+        if not key.startswith("ext:"):
+            return key
+        name = _written(value)
+        ref = GroupRef("attribute", name) if isinstance(value, AttRef) else GroupRef("resource", value.logical_id)
+        return _external_group(ctx, key, name, line, value.logical_id, ref=ref)
     raise ctx.error(lid, f"a security group must be an id, not {value!r}", line)
+
+
+def resource_group_key(ctx: TemplateContext, value: ResourceRef | AttRef) -> SgKey:
+    """The key of the group that `Ref` or `Fn::GetAtt` of a resource names: a group the template
+    declares, the cluster security group, or (`ext:`) whatever another resource returns."""
+    target, attribute = value.logical_id, getattr(value, "attribute", None)
+    if ctx.types.get(target) == SECURITY_GROUP and attribute in (None, "GroupId"):
+        return f"cfn:{ctx.ns}:{target}"
+    if ctx.types.get(target) == CLUSTER and attribute == "ClusterSecurityGroupId":
+        return f"cluster-sg:cfn:{ctx.ns}:{target}"
+    return f"ext:{ctx.ns}:{_written(value)}"
+
+
+def _written(value: ResourceRef | AttRef) -> str:
+    return f"{value.logical_id}.{value.attribute}" if isinstance(value, AttRef) else value.logical_id
 
 
 def group_keys(ctx: TemplateContext, lid: str, value: Any, line: int, strict: bool = True) -> list[SgKey | Unresolved]:
@@ -127,7 +147,7 @@ def group_keys(ctx: TemplateContext, lid: str, value: Any, line: int, strict: bo
 
 
 def security_group(ctx: TemplateContext, lid: str) -> None:
-    props, key, line = ctx.props(lid), f"cfn:{ctx.path}:{lid}", ctx.line(lid)
+    props, key, line = ctx.props(lid), f"cfn:{ctx.ns}:{lid}", ctx.line(lid)
     ctx.rules.extend(_by_case(ctx, lid, lambda: _group_rules(ctx, lid, key, props, line)))
     vpc = _vpc_of(ctx, lid, ctx.value(lid, props, "VpcId"), props.key_lines.get("VpcId", line))
     tags = ctx.tags(lid, props)
@@ -181,7 +201,7 @@ def _by_case(ctx: TemplateContext, lid: str, build: Callable[[], list[Rule]]) ->
     exists, own = ctx.r.resource_condition(lid)
     if (not names and exists is not None) or len(names) > MAX_FORKED_CONDITIONS:
         return rules
-    base = ((f"{ctx.path}:{own}", True),) if exists is None and own else ()
+    base = ((f"{ctx.ns}:{own}", True),) if exists is None and own else ()
     why = Unresolved(
         f"{lid} depends on condition(s) {', '.join(sorted({*names, *([str(own)] if base else [])}))}, "
         "which cannot be decided",
@@ -193,7 +213,7 @@ def _by_case(ctx: TemplateContext, lid: str, build: Callable[[], list[Rule]]) ->
         case = dict(zip(names, values, strict=True))
         with ctx.r.assuming(case):
             built = build()
-        guard = Guard(base + tuple((f"{ctx.path}:{n}", v) for n, v in case.items()), why)
+        guard = Guard(base + tuple((f"{ctx.ns}:{n}", v) for n, v in case.items()), why)
         out.extend(replace(rule, condition=guard) for rule in built)
     return out
 
@@ -273,11 +293,13 @@ def _vpc_of(ctx: TemplateContext, lid: str, value: Any, line: int) -> str | Unre
     if value is None or isinstance(value, str | Unresolved):
         return value if not isinstance(value, str) else str(value)
     if isinstance(value, ResourceRef) and ctx.types.get(value.logical_id) == VPC:
-        return f"cfn:{ctx.path}:{value.logical_id}"
+        return f"cfn:{ctx.ns}:{value.logical_id}"
     if isinstance(value, ParamRef):
-        return f"param:{ctx.path}:{value.name}"
+        return f"param:{ctx.ns}:{value.name}"
     if isinstance(value, ImportRef) and value.name_resolved:
         return f"import:{value.name}"
+    if isinstance(value, StackValue) and value.group is not None:  # the parent's VPC, by its key
+        return value.group
     return ctx.unknown(lid, value, line)
 
 

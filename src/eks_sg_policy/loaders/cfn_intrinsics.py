@@ -2,7 +2,8 @@
 
 `Resolver.resolve(node)` gives plain values (containers keep their lines: `LineDict`, `LineList`)
 or one of the tokens of `cfn_tokens`, which say what a value *is* when its text is only known at
-deploy time: the id of a resource, an attribute, a parameter nobody gave, an export of another stack.
+deploy time: the id of a resource, an attribute, a parameter nobody gave, an export of another stack,
+a value another template of a nested-stack system hands over.
 Anything else that cannot be computed becomes a `model.Unresolved` that says what, where and how
 to settle it. `NO_VALUE` (`AWS::NoValue`) means "property absent": it disappears from mappings and
 lists, and a caller that gets it for a property treats the property as not written.
@@ -34,6 +35,7 @@ from .cfn_tokens import (
     ParamRef,
     PartialText,
     ResourceRef,
+    StackValue,
     Token,
     as_text,
     function_name,
@@ -59,12 +61,24 @@ __all__ = [
 
 
 class Resolver:
-    """Intrinsic-function evaluation for one template (Parameters, Mappings, Conditions, Resources)."""
+    """Intrinsic-function evaluation for one template (Parameters, Mappings, Conditions, Resources).
+
+    `params` are `--param` values; `bound` the values the parent stack passes to a nested template
+    (text, a list, or a token: a `StackValue`, an `ImportRef`, an `Unresolved`), which win over them.
+    `stack_output`, when set, gives the value of `Fn::GetAtt <NestedStack>.Outputs.<Name>`.
+    """
 
     def __init__(
-        self, file: str, template: Mapping[str, Any], params: Mapping[str, str], resources: Mapping[str, Any]
+        self,
+        file: str,
+        template: Mapping[str, Any],
+        params: Mapping[str, str],
+        resources: Mapping[str, Any],
+        bound: Mapping[str, Any] | None = None,
     ) -> None:
         self.file = file
+        self.bound = dict(bound or {})
+        self.stack_output: Callable[[str, str, int], Any] | None = None
         self.parameters = self._section(template, "Parameters")
         self.mappings = self._section(template, "Mappings")
         self.conditions = self._section(template, "Conditions")
@@ -162,6 +176,8 @@ class Resolver:
         if isinstance(value, AttRef):
             what = f"{value.logical_id}.{value.attribute} is only known after deployment"
             return Unresolved(what, prov)
+        if isinstance(value, StackValue):
+            return value.why
         if isinstance(value, ImportRef):
             hint = "scan the stack that exports it in the same run"
             return Unresolved(f"export '{value.name}' comes from another stack", prov, hint)
@@ -237,7 +253,12 @@ class Resolver:
     def _parameter(self, name: str) -> Any:
         decl = self.parameters[name]
         ptype = str(decl.get("Type", "String"))
-        raw: object = self.overrides.get(name)
+        listed = ptype.startswith("List<") or ptype == "CommaDelimitedList"
+        raw: object = self.bound.get(name, self.overrides.get(name))
+        if is_unknown(raw) or isinstance(raw, list):  # handed over by the parent stack
+            if not listed or isinstance(raw, list):
+                return raw
+            return LineList([raw], self.parameter_line(name), [self.parameter_line(name)])
         if raw is None:
             if ptype.startswith("AWS::SSM::Parameter::Value<") or "Default" not in decl:
                 return ParamRef(str(name))  # an SSM parameter's Default is its path, not its value
@@ -245,7 +266,7 @@ class Resolver:
             if isinstance(raw, list):
                 raw = ",".join(str(as_text(v)) for v in raw)
         text = LineStr(str(as_text(raw)), self.parameter_line(name))
-        if ptype.startswith("List<") or ptype == "CommaDelimitedList":
+        if listed:
             return [LineStr(part.strip(), text.line) for part in text.split(",")]
         return text
 
@@ -284,7 +305,10 @@ class Resolver:
             raise self.error("Fn::GetAtt takes [resource, attribute] or 'resource.attribute'", line)
         if resource not in self.resources:
             raise self.error(f"Fn::GetAtt of undefined resource '{resource}'", line)
-        return self._resource_token(AttRef(str(resource), str(attribute)), line)
+        token = self._resource_token(AttRef(str(resource), str(attribute)), line)
+        if self.stack_output is not None and isinstance(token, AttRef) and token.attribute.startswith("Outputs."):
+            return self.stack_output(token.logical_id, token.attribute[len("Outputs.") :], line)
+        return token
 
     def _import_value(self, arg: Any, line: int) -> ImportRef:
         value = self.evaluate(arg)
@@ -300,7 +324,7 @@ class Resolver:
         if is_unknown(values):
             return Unresolved("Fn::Cidr of a value known only at deploy time", self.provenance(line))
         try:
-            block, count, bits = net.parse_cidr(values[0]), int(str(values[1])), int(str(values[2]))
+            block, count, bits = net.parse_cidr(values[0]), _cidr_number(values[1]), _cidr_number(values[2])
             subnets = block.subnets(new_prefix=block.max_prefixlen - bits)
             return LineList([LineStr(str(n), line) for _, n in zip(range(count), subnets, strict=False)], line)
         except ValueError as exc:  # net.NetValueError included
@@ -311,3 +335,11 @@ class Resolver:
         if isinstance(values, list):
             return len(values)
         return self.unresolved(values, line) if is_unknown(values) else self.error("Fn::Length of a non-list", line)
+
+
+def _cidr_number(value: Any) -> int:
+    """A count or a number of bits of Fn::Cidr (at most 256 subnets, at most 128 bits)."""
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 3:
+        raise ValueError(f"count and cidr bits must be small whole numbers, not {text[:20]!r}")
+    return int(text)

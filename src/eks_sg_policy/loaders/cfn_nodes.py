@@ -23,7 +23,7 @@ from ..model import (
 from . import cfn_yaml
 from .cfn_context import CLUSTER, LAUNCH_CONFIGURATION, LAUNCH_TEMPLATE, TOKENS, TemplateContext
 from .cfn_groups import group_keys
-from .cfn_tokens import AttRef, ResourceRef
+from .cfn_tokens import AttRef, ResourceRef, StackValue
 from .cfn_yaml import LineDict
 
 __all__ = ["auto_scaling_group", "cluster", "fargate_profile", "managed_node_group"]
@@ -33,7 +33,7 @@ _EKS_USER_DATA = re.compile(r"bootstrap\.sh|nodeadm|/etc/eks/|\beks\b", re.I)
 
 
 def cluster(ctx: TemplateContext, lid: str) -> None:
-    props, key, where = ctx.props(lid), f"cfn:{ctx.path}:{lid}", ctx.prov(lid)
+    props, key, where = ctx.props(lid), f"cfn:{ctx.ns}:{lid}", ctx.prov(lid)
     name = ctx.text(lid, props, "Name") or Unresolved(f"the name of {lid} is generated at deploy time", where)
     if "Name" in props:
         ctx.clusters_by_name.setdefault(ctx.r.canonical(props["Name"], lid), key)
@@ -84,7 +84,9 @@ def _cluster_link(ctx: TemplateContext, lid: str, props: LineDict) -> ClusterLin
         return ClusterLink(unresolved=Unresolved(f"{lid} has no ClusterName", ctx.prov(lid)))
     value = ctx.r.resolve(props["ClusterName"], lid)
     if isinstance(value, ResourceRef) and ctx.types.get(value.logical_id) == CLUSTER:
-        return ClusterLink(cluster_key=f"cfn:{ctx.path}:{value.logical_id}")
+        return ClusterLink(cluster_key=f"cfn:{ctx.ns}:{value.logical_id}")
+    if isinstance(value, StackValue) and value.cluster is not None:  # a cluster of another stack of the system
+        return ClusterLink(cluster_key=value.cluster)
     key = ctx.clusters_by_name.get(ctx.r.canonical(props["ClusterName"], lid))
     if isinstance(value, str) or key:
         return ClusterLink(cluster_key=key, cluster_name=str(value) if isinstance(value, str) else None)
@@ -153,7 +155,7 @@ def managed_node_group(ctx: TemplateContext, lid: str) -> None:
             line = access.key_lines.get("SourceSecurityGroups", at.line)
             sources = group_keys(ctx, lid, ctx.value(lid, access, "SourceSecurityGroups"), line)
             remote = RemoteAccess(tuple(sources), windows, at)
-    link, tags, key = _cluster_link(ctx, lid, props), ctx.tags(lid, props), f"cfn:{ctx.path}:{lid}"
+    link, tags, key = _cluster_link(ctx, lid, props), ctx.tags(lid, props), f"cfn:{ctx.ns}:{lid}"
     kind, condition = NodeGroupKind.MANAGED, ctx.conditions.get(lid)
     ctx.node_groups.append(NodeGroup(key, lid, kind, where, link, groups, template, remote, tags, condition))
 
@@ -185,10 +187,10 @@ def auto_scaling_group(ctx: TemplateContext, lid: str) -> None:
             link = ClusterLink(key)
         else:
             link = ClusterLink(unresolved=why)
-    key, kind, condition = f"cfn:{ctx.path}:{lid}", NodeGroupKind.SELF_MANAGED, ctx.conditions.get(lid)
+    key, kind, condition = f"cfn:{ctx.ns}:{lid}", NodeGroupKind.SELF_MANAGED, ctx.conditions.get(lid)
     ctx.node_groups.append(NodeGroup(key, lid, kind, where, link, groups, template, None, tags, condition))
 
 
 def fargate_profile(ctx: TemplateContext, lid: str) -> None:
     link = _cluster_link(ctx, lid, ctx.props(lid))
-    ctx.fargate.append(FargateProfile(f"cfn:{ctx.path}:{lid}", link, ctx.prov(lid)))
+    ctx.fargate.append(FargateProfile(f"cfn:{ctx.ns}:{lid}", link, ctx.prov(lid)))

@@ -1,5 +1,6 @@
 """What a template says about other stacks and tools: security groups it exports, nested stacks
-it does not evaluate, and the `eks-sg-policy` skips in resources' Metadata."""
+(read by `cfn_nested`, or said not to be evaluated), and the `eks-sg-policy` skips in resources'
+Metadata."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from . import cfn_yaml
 from .base import Suppression
 from .cfn_context import CLUSTER, SECURITY_GROUP, TemplateContext
 from .cfn_groups import group_key
-from .cfn_tokens import AttRef, ImportRef, ParamRef, ResourceRef
+from .cfn_nested import NotEvaluated, read_stack
+from .cfn_tokens import AttRef, ImportRef, ParamRef, ResourceRef, StackValue
 from .cfn_yaml import LineDict
+from .relevance import NESTED_STACK
 
 __all__ = ["exports", "nested_stack", "suppressions"]
-
-_EKS_RELATED = re.compile(r"eks|node|cluster|control.?plane|security.?group|worker", re.I)
-_NOT_EKS = re.compile(r"iam|kms|log|bucket|dns", re.I)
 
 
 def exports(ctx: TemplateContext) -> tuple[Export, ...]:
@@ -34,7 +34,9 @@ def exports(ctx: TemplateContext) -> tuple[Export, ...]:
         if export_name is None or "Value" not in output:
             continue
         value = ctx.r.resolve(output["Value"], str(name))
-        if not isinstance(value, ResourceRef | AttRef | ParamRef | ImportRef) and not (
+        if isinstance(value, StackValue) and value.group is None:
+            continue
+        if not isinstance(value, ResourceRef | AttRef | ParamRef | ImportRef | StackValue) and not (
             isinstance(value, str) and value.startswith("sg-")
         ):
             continue
@@ -56,20 +58,27 @@ def _is_group_reference(ctx: TemplateContext, value: ResourceRef | AttRef) -> bo
 
 
 def nested_stack(ctx: TemplateContext, lid: str) -> None:
-    """A nested stack is not evaluated; when it may create clusters, node groups or rules (its name,
-    template or parameters say so), the scan says it is incomplete there rather than passing."""
+    """A nested stack whose template is read joins this template's model (`cfn_nested`). Otherwise,
+    when it may create clusters, node groups or rules (its name, template or parameters say so), or
+    when it is not read because of a cycle or a limit, the scan says it is incomplete there."""
+    read = read_stack(ctx, lid) if ctx.nesting is not None else None
+    if read is not None and not isinstance(read, NotEvaluated):
+        return
     props = ctx.props(lid)
     said = " ".join([lid, cfn_yaml.strings(props.get("TemplateURL")), *map(str, props.get("Parameters") or {})])
-    if not _EKS_RELATED.search(said) or _NOT_EKS.search(lid):
+    if not (read is not None and read.always) and not NESTED_STACK.may_hold_eks(said, lid):
         return
     url = props.get("TemplateURL")
     shown = url if isinstance(url, str) else "a template URL computed at deploy time"
+    why = (
+        f"nested stack {lid} is not evaluated: {read.why}" if read else f"nested stack {lid} ({shown}) is not evaluated"
+    )
+    hint = read.hint if read is not None and read.hint else "scan its template together with this one"
     ctx.unevaluated.append(
         Unresolved(
-            f"nested stack {lid} ({shown}) is not evaluated; the clusters, node groups and security group "
-            "rules it creates or changes are not verified",
+            f"{why}; the clusters, node groups and security group rules it creates or changes are not verified",
             ctx.prov(lid),
-            "scan its template together with this one",
+            hint,
         )
     )
 

@@ -21,6 +21,7 @@ from .cfn_tokens import (
     ParamRef,
     PartialText,
     ResourceRef,
+    StackValue,
     as_text,
     is_unknown,
     render,
@@ -36,7 +37,7 @@ def _parts(ev: Evaluator, value: Any, text: str, line: int) -> list[str | Hole]:
     plain = as_text(value)
     if plain is not None:
         return [plain]
-    if isinstance(value, Unresolved | ResourceRef | AttRef | ParamRef | ImportRef):
+    if isinstance(value, Unresolved | ResourceRef | AttRef | ParamRef | ImportRef | StackValue):
         return [Hole(value, text)]
     what = f"{text} is not a string"
     return [Hole(Unresolved(what, ev.provenance(line)), text)]
@@ -103,6 +104,8 @@ def join(ev: Evaluator, arg: Any, line: int) -> Any:
 def _index(ev: Evaluator, node: Any, line: int) -> int | Unresolved:
     index = ev.finish(ev.evaluate(node))
     if isinstance(index, str) and index.strip().isdigit():
+        if len(index.strip()) > 9:  # no list is that long; int() of thousands of digits raises
+            raise ev.error("Fn::Select index is out of range", line)
         return int(index)
     if isinstance(index, int) and not isinstance(index, bool):
         return index

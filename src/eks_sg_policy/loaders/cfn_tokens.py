@@ -2,8 +2,9 @@
 
 Tokens say what a value *is* when its text is only known at deploy time: the id of a resource
 (`ResourceRef`), an attribute (`AttRef`), a parameter nobody gave (`ParamRef`), an export of another
-stack (`ImportRef`). `NO_VALUE` (`AWS::NoValue`) means "property absent". While a value is being
-evaluated, a string some parts of which are unknown is a `PartialText` of plain parts and `Hole`s.
+stack (`ImportRef`), a value another template of the same nested-stack system hands over
+(`StackValue`). `NO_VALUE` (`AWS::NoValue`) means "property absent". While a value is being evaluated,
+a string some parts of which are unknown is a `PartialText` of plain parts and `Hole`s.
 
 `Evaluator` is what the function modules (`cfn_strings`, `cfn_conditions`) ask of the resolver that
 calls them, so that they depend on this module only.
@@ -19,7 +20,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from ..errors import ScanError
-from ..model import Provenance, Unresolved
+from ..model import GroupRef, Provenance, Unresolved
 from .cfn_yaml import LineDict
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "ParamRef",
     "PartialText",
     "ResourceRef",
+    "StackValue",
     "Token",
     "as_text",
     "equal_text",
@@ -67,12 +69,26 @@ class ImportRef:
     name_resolved: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class StackValue:
+    """A value one template of a nested-stack system hands another (a parameter value the parent
+    passes, an output the child returns) whose text is only known at deploy time. It names the same
+    thing in both templates: the key of the security group it is the id of, or of the cluster it is
+    the name of, so that rules written on either side meet."""
+
+    why: Unresolved  # what a use of its text reports
+    group: str | None = None  # key of the security group whose id it is
+    cluster: str | None = None  # key of the cluster whose name it is
+    name: str = ""  # what the receiving template calls it: a parameter, `Stack.Outputs.Name`
+    ref: GroupRef | None = None  # how the receiving template refers to it, for fix snippets
+
+
 class NoValue(Enum):
     NO_VALUE = "AWS::NoValue"
 
 
 NO_VALUE = NoValue.NO_VALUE
-Token = ResourceRef | AttRef | ParamRef | ImportRef
+Token = ResourceRef | AttRef | ParamRef | ImportRef | StackValue
 _PSEUDO = "AccountId NotificationARNs Partition Region StackId StackName URLSuffix"
 PSEUDO_PARAMETERS = frozenset(f"AWS::{name}" for name in _PSEUDO.split())
 MAX_DEPTH = 100
@@ -158,7 +174,9 @@ def as_text(value: object) -> str | None:
 def is_unknown(value: object) -> bool:
     if isinstance(value, list):
         return any(is_unknown(v) for v in value)
-    return isinstance(value, Unresolved | ResourceRef | AttRef | ParamRef | ImportRef | PartialText | NoValue)
+    return isinstance(
+        value, Unresolved | ResourceRef | AttRef | ParamRef | ImportRef | StackValue | PartialText | NoValue
+    )
 
 
 def equal_text(value: object) -> object:

@@ -4,7 +4,8 @@ The shape is the one cfn-lint produces (short-form tags become `{"Fn::X": ...}`,
 `{"Ref": ...}`), built with PyYAML's safe loader (libyaml when present) so that the CLI never pays
 for importing cfn-lint. Mappings, sequences and strings come back as `LineDict`, `LineList` and
 `LineStr`; ints, bools and None stay plain. Numbers with a fraction and timestamps keep their source
-text (CloudFormation reads them as strings, and `1.10` must not become `1.1`).
+text (CloudFormation reads them as strings, and `1.10` must not become `1.1`), and so do integers
+with more digits than Python converts.
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def _make_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
     def construct_raw(loader: Any, node: yaml.ScalarNode) -> LineStr:
         return LineStr(str(node.value), _line(node))
 
+    def construct_int(loader: Any, node: yaml.ScalarNode) -> int | LineStr:
+        return _integer(loader, node)
+
     def construct_tag(loader: Any, suffix: str, node: yaml.Node) -> LineDict:
         name = suffix if suffix in _BARE_TAGS else f"Fn::{suffix}"
         value: Any
@@ -147,10 +151,20 @@ def _make_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
     Loader.add_constructor("tag:yaml.org,2002:map", construct_map)
     Loader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
     Loader.add_constructor("tag:yaml.org,2002:str", construct_str)
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
     Loader.add_constructor("tag:yaml.org,2002:float", construct_raw)
     Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_raw)
     Loader.add_multi_constructor("!", construct_tag)
     return Loader
+
+
+def _integer(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | LineStr:
+    """A YAML integer; one with more digits than Python converts (thousands) keeps its source text,
+    like a number with a fraction, for the property that reads it to reject with its own line."""
+    try:
+        return int(loader.construct_yaml_int(node))
+    except ValueError:
+        return LineStr(str(node.value), _line(node))
 
 
 _Loader = _make_loader(_BaseLoader)
@@ -206,8 +220,6 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
         raise _SyntaxError(file, str(exc)) from None
     except RecursionError:
         raise ScanError(file, "nesting too deep") from None
-    except ValueError:  # int() of a number with thousands of digits
-        raise ScanError(file, "a number in the template is too large to read") from None
     finally:
         loader.dispose()
         if collecting:
@@ -215,6 +227,7 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_INT = "tag:yaml.org,2002:int"
 _RAW = frozenset({"tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"})
 
 
@@ -239,6 +252,8 @@ class _Builder:
             return self.sequence(node)  # type: ignore[arg-type]
         if tag in _RAW:
             return LineStr(str(node.value), node.start_mark.line + 1)
+        if tag == _INT:
+            return _integer(self.loader, node)  # type: ignore[arg-type]
         if tag.startswith("!"):
             return self.intrinsic(tag[1:], node)
         return self.loader.construct_object(node, deep=True)  # int, bool, null and the rare others

@@ -152,13 +152,6 @@ def describe(node: Node) -> str:
     return "expression"
 
 
-@dataclass(frozen=True, slots=True)
-class Invalid(Node):
-    """Source the file parser accepted but this expression parser cannot read."""
-
-    message: str
-
-
 def walk(node: Node) -> list[Node]:
     """Every node of a tree, depth first (iteratively: trees from user input can be deep)."""
     found: list[Node] = []

@@ -95,9 +95,6 @@ def _dispatch(node: ast.Node, scope: Scope) -> object:
     if isinstance(node, ast.Index):
         return index(evaluate(node.target, scope), evaluate(node.key, scope), node)
     handler = _HANDLERS.get(type(node))
-    if isinstance(node, ast.Invalid):
-        # An expression that cannot be read is a syntax error of the file, never an unknown value.
-        raise ScanError(scope.file, f"syntax error: {node.message}", node.line)
     if handler is None:
         return Unknown(f"expression not understood: {type(node).__name__}")
     return handler(node, scope)

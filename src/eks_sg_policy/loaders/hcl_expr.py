@@ -1,28 +1,44 @@
 """A tokenizer and precedence-climbing parser for HCL expressions and string templates.
 
-The input is the exact source text of one attribute's expression (sliced from the file by
-`hcl_parse`), or a `.tf.json` string, which is a template. Operator precedence follows the HCL
-native syntax specification: `||` < `&&` < `== !=` < `< > <= >=` < `+ -` < `* / %` < unary.
+The input is a whole `.tf` file, read by `hcl_body` one attribute value at a time, a lone
+expression (a `-var` value, a `.tf.json` expression) or a `.tf.json` string, which is a template.
+Operator precedence follows the HCL native syntax specification: `||` < `&&` < `== !=` <
+`< > <= >=` < `+ -` < `* / %` < unary.
+
+Newlines: inside `( )`, `[ ]`, template interpolations and `for` expressions they are spaces.
+Where `newline_ends` is set (an attribute value, an object item) a newline ends the expression,
+except right after a binary operator, `?` or `:` and right before the `:` of a conditional,
+where python-hcl2 accepted one as well (Terraform itself does not).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 from . import hcl_ast as ast
 from .hcl_template import TemplateScanner
 
 MAX_DEPTH = 120
+SPLAT_ELEMENT = "[*]"  # the name a nested splat binds each element to (no HCL name can clash)
+_T = TypeVar("_T")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
+_WORD = re.compile(r"[A-Za-z0-9_.-]*")
 _PUNCT = (
     "...", "==", "!=", "<=", ">=", "&&", "||", "=>", "::",
     "<", ">", "+", "-", "*", "/", "%", "!", "?", ":", "=", "(", ")", "[", "]", "{", "}", ",", ".", "~",
 )  # fmt: skip
+_TOKEN = re.compile(  # the group that matched is the token's kind
+    r'(?P<quote>")'
+    r"|(?P<heredoc><<-?[A-Za-z_][A-Za-z0-9_-]*[ \t]*\r?\n)"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*)"
+    r"|(?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
+    r"|(?P<punct>" + "|".join(re.escape(punct) for punct in _PUNCT) + ")"
+)
+_BLANK = re.compile(r"[ \t\r]*(?:(\n)[ \t\r\n]*)?")  # group 1: a newline
 _BINARY_PRECEDENCE = {
     "||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, ">": 4, "<=": 4, ">=": 4,
     "+": 5, "-": 5, "*": 6, "/": 6, "%": 6,
@@ -39,8 +55,7 @@ class HclSyntaxError(Exception):
         self.column = column
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # ident, number, punct, quote, heredoc, eof
     text: str
     start: int
@@ -48,8 +63,13 @@ class Token:
     newline_before: bool
 
 
+def shown(text: str) -> str:
+    """Source text as a message quotes it: its first line, at most 40 characters."""
+    return repr(text.split("\n", 1)[0][:40])
+
+
 class Parser:
-    """Parses one expression; positions are offsets into `text`."""
+    """Parses expressions; positions are offsets into `text`."""
 
     def __init__(self, text: str, line: int = 1, column: int = 1) -> None:
         self.text = text
@@ -57,7 +77,9 @@ class Parser:
         self.base_line = line
         self.base_column = column
         self.depth = 0
-        self._newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self.newline_ends = False
+        self.end_name = "end of expression"
+        self._newlines = [match.start() for match in re.finditer("\n", text)]
         self._cache: dict[int, Token] = {}
         self.templates = TemplateScanner(self)
 
@@ -75,16 +97,22 @@ class Parser:
         at = self.pos if pos is None else pos
         return HclSyntaxError(message, self.line_at(at), self.column_at(at))
 
+    def describe(self, token: Token) -> str:
+        return shown(token.text) if token.kind != "eof" else self.end_name
+
+    def unexpected(self, token: Token, after: str = "") -> HclSyntaxError:
+        return self.error(f"unexpected {self.describe(token)}{after}", token.start)
+
     # -- tokens ---------------------------------------------------------------------------
     def _skip_space(self, pos: int) -> tuple[int, bool]:
+        """Skip blanks and comments from `pos`; says whether they held a newline."""
         text, newline = self.text, False
-        while pos < len(text):
-            ch = text[pos]
-            if ch == "\n":
-                newline, pos = True, pos + 1
-            elif ch in " \t\r":
-                pos += 1
-            elif ch == "#" or text.startswith("//", pos):
+        while True:
+            blank = _BLANK.match(text, pos)
+            assert blank is not None  # it matches the empty string
+            newline = newline or blank.group(1) is not None
+            pos = blank.end()
+            if text.startswith(("#", "//"), pos):
                 end = text.find("\n", pos)
                 pos = len(text) if end < 0 else end
             elif text.startswith("/*", pos):
@@ -94,8 +122,7 @@ class Parser:
                 newline = newline or "\n" in text[pos:end]
                 pos = end + 2
             else:
-                break
-        return pos, newline
+                return pos, newline
 
     def peek_at(self, pos: int) -> Token:
         cached = self._cache.get(pos)
@@ -108,19 +135,14 @@ class Parser:
         text = self.text
         if pos >= len(text):
             return Token("eof", "", pos, pos, newline)
-        ch = text[pos]
-        if ch == '"':
-            return Token("quote", '"', pos, pos + 1, newline)
-        if match := _HEREDOC.match(text, pos):
-            return Token("heredoc", match.group(0), pos, match.end(), newline)
-        if match := _IDENT.match(text, pos):
-            return Token("ident", match.group(0), pos, match.end(), newline)
-        if match := _NUMBER.match(text, pos):
-            return Token("number", match.group(0), pos, match.end(), newline)
-        for punct in _PUNCT:
-            if text.startswith(punct, pos):
-                return Token("punct", punct, pos, pos + len(punct), newline)
-        raise self.error(f"unexpected character {ch!r}", pos)
+        match = _TOKEN.match(text, pos)
+        if match is None or match.lastgroup is None:
+            raise self.error(f"unexpected character {text[pos]!r}", pos)
+        kind, end = match.lastgroup, match.end()
+        if kind == "number" and _IDENT.match(text, end):  # `2xlarge`: neither a number nor a name
+            word = _WORD.match(text, pos)
+            raise self.error(f"unexpected {shown(word.group(0) if word else text[pos])}", pos)
+        return Token(kind, match.group(0), pos, end, newline)
 
     def peek(self) -> Token:
         return self.peek_at(self.pos)
@@ -143,14 +165,14 @@ class Parser:
     def expect(self, punct: str) -> Token:
         token = self.peek()
         if token.kind != "punct" or token.text != punct:
-            raise self.error(f"expected {punct!r}, found {token.text or 'end of expression'!r}", token.start)
+            raise self.error(f"expected {punct!r}, found {self.describe(token)}", token.start)
         self.pos = token.end
         return token
 
     def expect_ident(self) -> str:
         token = self.peek()
         if token.kind != "ident":
-            raise self.error(f"expected a name, found {token.text or 'end of expression'!r}", token.start)
+            raise self.error(f"expected a name, found {self.describe(token)}", token.start)
         self.pos = token.end
         return token.text
 
@@ -162,12 +184,25 @@ class Parser:
         token = token or self.peek()
         return token.kind == "ident" and token.text == word
 
+    def ends_here(self, token: Token) -> bool:
+        """Whether `token` starts a new line where a newline ends the expression."""
+        return token.newline_before and self.newline_ends
+
+    def nested(self, newline_ends: bool, parse: Callable[[], _T]) -> _T:
+        """Run `parse` with newlines ending expressions or not, as `newline_ends` says."""
+        outer = self.newline_ends
+        self.newline_ends = newline_ends
+        try:
+            return parse()
+        finally:
+            self.newline_ends = outer
+
     # -- grammar --------------------------------------------------------------------------
     def parse_all(self) -> ast.Node:
         node = self.expression()
         token = self.peek()
         if token.kind != "eof":
-            raise self.error(f"unexpected {token.text!r} after expression", token.start)
+            raise self.unexpected(token, " after expression")
         return node
 
     def expression(self) -> ast.Node:
@@ -176,7 +211,7 @@ class Parser:
             raise self.error("expression nested too deeply")
         try:
             condition = self.binary(1)
-            if not self.accept("?"):
+            if self.ends_here(self.peek()) or not self.accept("?"):
                 return condition
             if_true = self.expression()
             self.expect(":")
@@ -190,7 +225,7 @@ class Parser:
         while True:
             token = self.peek()
             precedence = _BINARY_PRECEDENCE.get(token.text, 0) if token.kind == "punct" else 0
-            if precedence < min_precedence:
+            if precedence < min_precedence or self.ends_here(token):
                 return left
             self.pos = token.end
             right = self.binary(precedence + 1)
@@ -216,7 +251,7 @@ class Parser:
     def postfix(self, node: ast.Node) -> ast.Node:
         while True:
             token = self.peek()
-            if token.kind != "punct":
+            if token.kind != "punct" or self.ends_here(token):
                 return node
             if token.text == ".":
                 node = self._dot(node, token)
@@ -231,7 +266,7 @@ class Parser:
         if after.kind == "punct" and after.text == "*":
             self.pos = after.end
             steps: list[ast.SplatAttr | ast.SplatIndex] = []
-            while self.is_punct(".") and self.peek2().kind == "ident":
+            while self.is_punct(".") and self.peek2().kind == "ident" and not self.ends_here(self.peek()):
                 self.advance()
                 steps.append(ast.SplatAttr(self.expect_ident()))
             return ast.Splat(node.line, node, tuple(steps))
@@ -245,14 +280,42 @@ class Parser:
         if self.is_punct("*") and self.peek2().text == "]":
             self.advance()
             self.advance()
-            return ast.Splat(node.line, node, tuple(self._splat_steps()))
+            return self._full_splat(node)
+        key = self.nested(False, self._index_key)
+        return ast.Index(node.line, node, key)
+
+    def _index_key(self) -> ast.Node:
         key = self.expression()
         self.expect("]")
-        return ast.Index(node.line, node, key)
+        return key
+
+    def _full_splat(self, target: ast.Node) -> ast.Node:
+        """The steps after `target[*]`. A further `[*]` splats each element again, as HCL does:
+        `a[*].b[*].c` is `[for e in a[*].b : e[*].c]`, a list of lists."""
+        segments = [tuple(self._splat_steps())]
+        while self._at_full_splat():
+            for _ in range(3):
+                self.advance()
+            segments.append(tuple(self._splat_steps()))
+        line = target.line
+        element = ast.Variable(line, SPLAT_ELEMENT)
+        sources = [target] + [element] * (len(segments) - 1)
+        node: ast.Node = ast.Splat(line, sources[-1], segments[-1])
+        for source, steps in zip(reversed(sources[:-1]), reversed(segments[:-1]), strict=True):
+            node = ast.ForExpr(line, None, SPLAT_ELEMENT, ast.Splat(line, source, steps), node, None, None, False)
+        return node
+
+    def _at_full_splat(self) -> bool:
+        """Whether `[*]` comes next, on the same line."""
+        bracket = self.peek()
+        if bracket.kind != "punct" or bracket.text != "[" or bracket.newline_before:
+            return False
+        star = self.peek_at(bracket.end)
+        return star.text == "*" and self.peek_at(star.end).text == "]"
 
     def _splat_steps(self) -> list[ast.SplatAttr | ast.SplatIndex]:
         steps: list[ast.SplatAttr | ast.SplatIndex] = []
-        while True:
+        while not (self._at_full_splat() or self.ends_here(self.peek())):
             if self.is_punct(".") and self.peek2().kind == "ident":
                 self.advance()
                 steps.append(ast.SplatAttr(self.expect_ident()))
@@ -261,10 +324,10 @@ class Parser:
                 steps.append(ast.SplatIndex(ast.Literal(0, int(self.advance().text))))
             elif self.is_punct("[") and not self.peek().newline_before:
                 self.advance()
-                steps.append(ast.SplatIndex(self.expression()))
-                self.expect("]")
+                steps.append(ast.SplatIndex(self.nested(False, self._index_key)))
             else:
-                return steps
+                break
+        return steps
 
     def primary(self) -> ast.Node:
         token = self.peek()
@@ -282,16 +345,19 @@ class Parser:
             return self.templates.heredoc(token.text, line)
         if token.kind == "punct" and token.text == "(":
             self.pos = token.end
-            inner = self.expression()
-            self.expect(")")
-            return inner
+            return self.nested(False, self._parenthesized)
         if token.kind == "punct" and token.text == "[":
             self.pos = token.end
-            return self._tuple(line)
+            return self.nested(False, lambda: self._tuple(line))
         if token.kind == "punct" and token.text == "{":
             self.pos = token.end
             return self._object(line)
-        raise self.error(f"unexpected {token.text or 'end of expression'!r}", token.start)
+        raise self.unexpected(token)
+
+    def _parenthesized(self) -> ast.Node:
+        inner = self.expression()
+        self.expect(")")
+        return inner
 
     def _identifier(self, token: Token, line: int) -> ast.Node:
         self.pos = token.end
@@ -306,7 +372,7 @@ class Parser:
         after = self.peek()
         if after.kind == "punct" and after.text == "(" and not after.newline_before:
             self.pos = after.end
-            return self._call(name, line)
+            return self.nested(False, lambda: self._call(name, line))
         return ast.Variable(line, name)
 
     def _call(self, name: str, line: int) -> ast.Node:
@@ -334,15 +400,30 @@ class Parser:
 
     def _object(self, line: int) -> ast.Node:
         if self.is_keyword("for") and self.peek2().kind == "ident":
-            return self._for(line, "}")
+            return self.nested(False, lambda: self._for(line, "}"))
+        return self.nested(True, lambda: self._object_items(line))
+
+    def _object_items(self, line: int) -> ast.Node:
+        """`{ key = value, ... }`: items end with a comma or a newline; each is on one line."""
         items: list[tuple[ast.Node, ast.Node]] = []
         while not self.accept("}"):
             key = self._object_key()
-            if not (self.accept("=") or self.accept(":")):
-                raise self.error("expected '=' after object key")
+            self._key_value_separator()
             items.append((key, self.expression()))
-            self.accept(",")
+            after = self.peek()
+            if not (self.accept(",") or after.newline_before or self.is_punct("}")):
+                raise self.unexpected(after, ": object items are separated by a comma or a newline")
         return ast.ObjectCons(line, tuple(items))
+
+    def _key_value_separator(self) -> None:
+        """The `=` (or `:`) of an object item, on the line of its key and of its value."""
+        separator = self.peek()
+        if separator.newline_before:
+            raise self.error("expected '=' after object key, on the same line")
+        if not (self.accept("=") or self.accept(":")):
+            raise self.error(f"expected '=' after object key, found {self.describe(separator)}", separator.start)
+        if self.peek().newline_before:
+            raise self.error("expected a value after '=', on the same line", separator.end)
 
     def _object_key(self) -> ast.Node:
         token = self.peek()
@@ -382,7 +463,10 @@ def _is_number(value: object) -> bool:
 
 def _number(text: str) -> int | float:
     if all(ch.isdigit() for ch in text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # more digits than Python converts: as large as `1e5000`, which is inf
+            return float(text)
     value = float(text)
     return int(value) if value.is_integer() and abs(value) < 2**63 else value
 

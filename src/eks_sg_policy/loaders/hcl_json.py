@@ -90,8 +90,7 @@ class _Reader:
         if not match:
             raise self.fail(f"unexpected character {ch!r}")
         self.pos = match.end()
-        number = json.loads(match.group(0))
-        return JValue(line, column, number, "scalar")
+        return JValue(line, column, _number(match.group(0)), "scalar")
 
     def string(self) -> str:
         match = _STRING.match(self.text, self.pos)
@@ -150,6 +149,16 @@ class _Reader:
                 raise self.fail("expected ',' or ']'")
 
 
+def _number(text: str) -> int | float:
+    """A JSON number as HCL reads it; an integer with more digits than Python converts is read as
+    the float it rounds to (inf, as `1e5000` is), never as an error without a line."""
+    try:
+        number: int | float = json.loads(text)
+    except ValueError:
+        return float(text)
+    return number
+
+
 def _members(value: JValue) -> list[tuple[str, int, JValue]]:
     return value.value if value.kind == "object" else []  # type: ignore[return-value]
 
@@ -165,7 +174,9 @@ def _objects(value: JValue) -> list[JValue]:
 def to_expression(value: JValue, templates: bool = True) -> ast.Node:
     """A JSON value as an expression: strings are templates unless `templates` is false."""
     if value.kind == "object":
-        items = tuple((ast.Literal(line, key), to_expression(item, templates)) for key, line, item in _members(value))
+        members = _members(value)
+        _check_unique(members, "key {!r} is set twice in an object")
+        items = tuple((ast.Literal(line, key), to_expression(item, templates)) for key, line, item in members)
         return ast.ObjectCons(value.line, items)
     if value.kind == "array":
         elements = tuple(to_expression(v, templates) for v in value.value)  # type: ignore[attr-defined]
@@ -176,6 +187,16 @@ def to_expression(value: JValue, templates: bool = True) -> ast.Node:
         except HclSyntaxError as exc:
             raise ScanError("", f"invalid template: {exc.message}", value.line, value.column) from None
     return ast.Literal(value.line, value.value)  # type: ignore[arg-type]
+
+
+def _check_unique(members: list[tuple[str, int, JValue]], message: str) -> None:
+    """Refuse a name given twice (Terraform: "Duplicate argument", "Duplicate object attribute") at
+    its second line; `message` formats the name."""
+    first: dict[str, int] = {}
+    for key, line, _value in members:
+        if key in first:
+            raise ScanError("", f"{message.format(key)} (first at line {first[key]})", line)
+        first[key] = line
 
 
 def _type_expression(value: JValue) -> ast.Node:
@@ -199,6 +220,9 @@ def _body(block_type: str, labels: tuple[str, ...], value: JValue) -> Block:
                     blocks.append(_body("dynamic", (label,), obj))
         elif key in NESTED_BLOCKS and _objects(item) and block_type not in ("variable", "output", "locals"):
             blocks.extend(_body(key, (), obj) for obj in _objects(item))
+        elif key in attributes:
+            first = attributes[key].line
+            raise ScanError("", f"attribute {key!r} is set twice (first at line {first})", line)
         elif block_type == "variable" and key == "type":
             attributes[key] = Attribute(key, _type_expression(item), line)
         else:
@@ -230,6 +254,7 @@ def parse_json_config(text: str, tfvars: bool) -> tuple[list[Block], dict[str, A
     if document.kind != "object":
         raise ScanError("", "a Terraform JSON file must hold an object", document.line, document.column)
     if tfvars:
+        _check_unique(_members(document), "variable {!r} is set twice")
         attributes = {
             key: Attribute(key, to_expression(value, templates=False), line) for key, line, value in _members(document)
         }

@@ -1,82 +1,34 @@
 """Parse Terraform files (`.tf`, `.tf.json`, `.tfvars`, `.tfvars.json`) into blocks with lines.
 
-Why python-hcl2 7.x and its lark tree rather than `hcl2.loads(with_meta=True)` (or 8.x)?
-`loads` re-serializes every expression into a string, and 7.3.1 does so lossily: string
-literals inside lists lose their quotes (`concat(["0.0.0.0/0"], x)` comes back as
-`concat([0.0.0.0/0], x)`), lists inside conditionals come back as Python reprs, and only
-blocks get line numbers. So hcl2 is used as the syntax checker and block/attribute splitter:
-its lark parser runs with `propagate_positions`, which gives the exact 1-based line, column
-and character span of every block, attribute and expression. The original source text of each
-expression is then parsed by our own tokenizer/parser (`hcl_expr`), so values are never
-reconstructed and every attribute, list item and object literal has its true line. The lark
-tree is public lark API; the grammar rule names are hcl2 7.x's, pinned `>=7.3,<8`.
+The native syntax is read by our own parsers: `hcl_body` splits a file into blocks and attributes
+and parses every attribute value with `hcl_expr` in the same pass, so each block, attribute and
+expression node has its true 1-based line, values are never reconstructed from a re-serialized
+form, and a syntax error anywhere in the file is an error with its line and column. The JSON
+syntax is read by `hcl_json`.
 
 Parse results are cached per file content (SHA-256) for the life of the process.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
+from ..discovery import DEFAULT_MAX_FILE_SIZE, module_root, read_regular_file
 from ..errors import ScanError
-from . import hcl_ast as ast
-from .hcl_expr import HclSyntaxError, parse_expression
+from ..textfile import decode
+from .hcl_body import Attribute, Block, parse_body
+from .hcl_expr import HclSyntaxError
+
+__all__ = ["SUPPRESSION_COMMENT", "Attribute", "Block", "ParsedFile", "clear_cache", "parse_file", "read_text"]
 
 # `name = "${expr}"`: an interpolation-only string, the way Terraform 0.11 wrote every expression.
 _LEGACY = re.compile(r'^\s*[\w-]+\s*=\s*\[?"\$\{.*\}"\]?\s*$', re.MULTILINE)
 SUPPRESSION_COMMENT = re.compile(r"(?:#|//)\s*eks-sg-policy:skip\s*=\s*(.*)$")
-
-
-class Attribute:
-    """`name = expr` at a 1-based line. HCL expressions are parsed from their source text on
-    first use: most attributes of a module (IAM, logging, ...) are never evaluated."""
-
-    __slots__ = ("_expr", "_source", "column", "line", "name")
-
-    def __init__(self, name: str, expr: ast.Node | None, line: int, column: int = 1) -> None:
-        self.name = name
-        self.line = line
-        self.column = column
-        self._expr = expr
-        self._source: tuple[str, int, int] | None = None
-
-    @classmethod
-    def deferred(cls, name: str, source: str, line: int, column: int, at: tuple[int, int]) -> Attribute:
-        attribute = cls(name, None, line, column)
-        attribute._source = (source, *at)
-        return attribute
-
-    @property
-    def expr(self) -> ast.Node:
-        if self._expr is None:
-            source, line, column = self._source or ("null", self.line, 1)
-            try:
-                self._expr = parse_expression(source, line, column)
-            except HclSyntaxError as exc:
-                self._expr = ast.Invalid(line, f"{exc.message} (line {exc.line}, column {exc.column})")
-            self._source = None
-        return self._expr
-
-    def __repr__(self) -> str:
-        return f"Attribute({self.name!r}, line={self.line})"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Block:
-    type: str
-    labels: tuple[str, ...]
-    attributes: Mapping[str, Attribute]
-    blocks: tuple[Block, ...]
-    line: int
-    end_line: int
-
-    def children(self, block_type: str) -> list[Block]:
-        return [b for b in self.blocks if b.type == block_type]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -100,11 +52,14 @@ _CACHE: dict[str, ParsedFile | _Failure] = {}
 
 
 def read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScanError(path, f"cannot read file: {exc}") from None
+    """The file as UTF-8 text (a BOM allowed): Terraform reads no other encoding. Only a regular file
+    is read, and a link only when it stays in the tree of its module (`discovery.module_root`): a
+    child module's file linked to a device or to a secret elsewhere is refused unread."""
+    target = Path(path)
+    data = read_regular_file(target, DEFAULT_MAX_FILE_SIZE, module_root(target.parent.resolve()))
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ScanError(path, "not UTF-8 text (UTF-16; Terraform reads UTF-8 only)", line=1)
+    return decode(path, data)
 
 
 def parse_file(path: str, text: str | None = None) -> ParsedFile:
@@ -137,87 +92,13 @@ def _parse_uncached(text: str, is_json: bool, path: str) -> ParsedFile | _Failur
 
 
 def _parse_hcl(text: str) -> ParsedFile | _Failure:
-    from hcl2.parser import parser as hcl2_parser
-    from lark.exceptions import LarkError, UnexpectedInput
-
     try:
-        tree = hcl2_parser().parse(text + "\n")
-    except UnexpectedInput as exc:
-        return _syntax_failure(exc, text)
-    except LarkError as exc:  # pragma: no cover - lark raises UnexpectedInput for bad input
-        return _Failure(f"syntax error: {exc}", None, None)
-    attributes, blocks = _HclBody(text).body(tree.children[0])
+        attributes, blocks = parse_body(text)
+    except HclSyntaxError as exc:
+        hint = " (this file looks like Terraform 0.11 syntax, which is not supported)" if _LEGACY.search(text) else ""
+        return _Failure(f"syntax error: {exc.message}{hint}", exc.line, exc.column)
     comments, comment_lines = _comments(text)
     return ParsedFile(tuple(blocks), attributes, comments, comment_lines)
-
-
-def _syntax_failure(exc: Any, text: str) -> _Failure:
-    line = exc.line if isinstance(exc.line, int) and exc.line > 0 else text.count("\n") + 1
-    column = exc.column if isinstance(exc.column, int) and exc.column > 0 else 1
-    token = getattr(exc, "token", None)
-    if token is not None and str(token) == "":
-        what = "end of file"
-    elif token is not None:
-        what = repr(str(token).split("\n")[0][:40])
-    else:
-        what = repr(getattr(exc, "char", "?"))
-    hint = " (this file looks like Terraform 0.11 syntax, which is not supported)" if _LEGACY.search(text) else ""
-    return _Failure(f"syntax error: unexpected {what}{hint}", line, column)
-
-
-class _HclBody:
-    """Walks hcl2's lark tree: body -> attribute | block."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def body(self, tree: Any) -> tuple[dict[str, Attribute], list[Block]]:
-        attributes: dict[str, Attribute] = {}
-        blocks: list[Block] = []
-        for child in tree.children:
-            kind = getattr(child, "data", None)
-            if kind == "attribute":
-                attribute = self.attribute(child)
-                if attribute.name in attributes:
-                    raise ScanError("", f"attribute {attribute.name!r} is set twice", attribute.line, attribute.column)
-                attributes[attribute.name] = attribute
-            elif kind == "block":
-                blocks.append(self.block(child))
-        return attributes, blocks
-
-    def attribute(self, tree: Any) -> Attribute:
-        name = str(tree.children[0].children[0])
-        expr_node = tree.children[-1]
-        start, end, line, column = _span(expr_node)
-        return Attribute.deferred(name, self.text[start:end], tree.meta.line, tree.meta.column, (line, column))
-
-    def block(self, tree: Any) -> Block:
-        block_type = str(tree.children[0].children[0])
-        labels: list[str] = []
-        for child in tree.children[1:-1]:
-            kind = getattr(child, "data", None)
-            if kind == "identifier":
-                labels.append(str(child.children[0]))
-            elif kind == "string":
-                start, end, _line, _column = _span(child)
-                labels.append(_unquote(self.text[start:end]))
-        attributes, blocks = self.body(tree.children[-1])
-        return Block(block_type, tuple(labels), attributes, tuple(blocks), tree.meta.line, tree.meta.end_line)
-
-
-def _span(node: Any) -> tuple[int, int, int, int]:
-    if hasattr(node, "meta"):
-        meta = node.meta
-        return meta.start_pos, meta.end_pos, meta.line, meta.column
-    return node.start_pos, node.end_pos, node.line, node.column
-
-
-def _unquote(text: str) -> str:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text.strip('"')
-    return value if isinstance(value, str) else text.strip('"')
 
 
 def _comments(text: str) -> tuple[tuple[tuple[int, str], ...], frozenset[int]]:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _MARKER_LINE = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?$")
+_QUOTED_TEXT = re.compile(r'[^"\\$%\n]+')  # a run of characters that mean themselves in a quoted string
+_RAW_TEXT = re.compile(r"[^$%]+")  # the same in a heredoc or a bare template
 
 
 @dataclass(slots=True)
@@ -103,8 +105,15 @@ class TemplateScanner:
                     items.append("".join(buf))
                     buf = []
                 parser.pos = pos + 2
-                items.append(self._interpolation() if ch == "$" else self._directive())
+                items.append(self._sequence(ch))
                 pos = parser.pos
+            elif quoted and ch == "\n":
+                raise parser.error(
+                    "unterminated string (a quoted string ends on its line: write \\n, or use a heredoc)", pos
+                )
+            elif run := (_QUOTED_TEXT if quoted else _RAW_TEXT).match(text, pos, end):
+                buf.append(run.group(0))
+                pos = run.end()
             else:
                 buf.append(ch)
                 pos += 1
@@ -112,6 +121,12 @@ class TemplateScanner:
             items.append("".join(buf))
         parser.pos = pos
         return items
+
+    def _sequence(self, opener: str) -> _Item:
+        """The `${ ... }` or `%{ ... }` that `opener` starts; newlines inside it are blanks."""
+        if opener == "$":
+            return self.parser.nested(False, self._interpolation)
+        return self.parser.nested(False, self._directive)
 
     def _escape(self, pos: int) -> tuple[str, int]:
         text = self.parser.text

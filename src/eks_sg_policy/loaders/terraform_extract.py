@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..errors import ScanError
 from ..model import GroupRef, Provenance, SecurityGroup, SgKey, SgOrigin, Unresolved
 from ..net import IPNetwork, NetValueError, parse_cidr
-from .hcl_eval import Scope
+from .hcl_eval import Scope, evaluate
 from .hcl_parse import Block
 from .hcl_values import EvalError, Lazy, Ref, Tagged, Unknown, force, to_text
 from .terraform_context import LoadContext
@@ -118,12 +118,28 @@ class View:
         return value
 
     def blocks(self, name: str) -> tuple[list[View], Unknown | None]:
+        """The `name` blocks, `dynamic` ones expanded; an unknown `for_each` leaves the rest unknown,
+        one Terraform rejects (a number, null, an expression that fails) is an error at its line."""
         try:
             found, unknown = nested_blocks(self.block, name, self.scope)
         except EvalError as exc:
-            self.collector.ctx.note(f"{self.file}:{self.block.line}: {self.instance.address}: {exc.message}")
-            return [], Unknown(f"{name} blocks of {self.instance.address} could not be evaluated: {exc.message}")
+            raise self._invalid_for_each(name, exc) from None
         return [View(self.collector, self.instance, block, scope) for block, scope in found], unknown
+
+    def _invalid_for_each(self, name: str, error: EvalError) -> ScanError:
+        """The error of the first `dynamic "name"` block whose for_each cannot be iterated."""
+        for child in self.block.blocks:
+            for_each = child.attributes.get("for_each") if child.type == "dynamic" else None
+            if for_each is None or child.labels[:1] != (name,):
+                continue
+            try:
+                value = force(evaluate(for_each.expr, self.scope))
+            except EvalError as exc:
+                message = f'invalid for_each of dynamic "{name}": {exc.message}'
+                return ScanError(self.file, f"{self.instance.address}: {message}", for_each.line)
+            if not isinstance(value, (dict, list, Unknown, Ref)):
+                return ScanError(self.file, f"{self.instance.address}: {error.message}", for_each.line)
+        return ScanError(self.file, f"{self.instance.address}: {error.message}", self.block.line)
 
     def first_block(self, name: str) -> View | None:
         views, _unknown = self.blocks(name)

@@ -7,7 +7,6 @@ depends on) is ever computed; a reference cycle is reported with the names that 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from .hcl_eval import Scope, evaluate
 from .hcl_expr import HclSyntaxError, parse_expression
 from .hcl_types import convert, parse_type
 from .hcl_values import EvalError, Lazy, Ref, Tagged, Unknown, force
+from .relevance import TERRAFORM_MODULE
 from .terraform_config import BlockDecl, ModuleConfig, module_files, normalize_dir
 from .terraform_context import LoadContext, evaluate_constant
 from .terraform_expand import Expansion, StandIn, expand, shape
@@ -26,10 +26,6 @@ from .terraform_resources import ResourceInstance
 MAX_MODULE_DEPTH = 8
 _MISSING = object()
 _COLLECTION_KINDS = frozenset({"list", "set", "map", "object", "tuple"})
-
-# Module names or sources that suggest EKS clusters, node groups or security groups.
-_EKS_RELATED = re.compile(r"eks|security.?group|\bsg\b|node|cluster|worker|autoscal", re.I)
-_NOT_EKS = re.compile(r"\biam\b|irsa|kms|addons?\b|fargate|label", re.I)
 
 
 @dataclass(slots=True)
@@ -280,7 +276,7 @@ class ModuleInstance:
 
         Judged by the module's own name and source (not its parents'), and only when it has instances."""
         own = f"{label.rsplit('module.', 1)[-1]} {source.rsplit('//', 1)[-1]}"
-        if not _EKS_RELATED.search(own) or _NOT_EKS.search(own):
+        if not TERRAFORM_MODULE.may_hold_eks(own, own):
             return
         try:
             if not self.expand(decl, label).instances:

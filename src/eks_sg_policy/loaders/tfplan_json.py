@@ -104,7 +104,7 @@ class _Parser:
             raw = number.group(0)
             if number.group(1) or number.group(2):
                 return float(raw), number.end()
-            return int(raw), number.end()
+            return _integer(raw), number.end()
         for word, value in _LITERALS.items():
             if self.text.startswith(word, pos):
                 return value, pos + len(word)
@@ -169,3 +169,12 @@ class _Parser:
             if char != ",":
                 raise self._error("expected ',' or ']' in an array", pos)
             pos = self._ws(pos + 1)
+
+
+def _integer(raw: str) -> int | float:
+    """An integer; one with more digits than Python converts is read as the float it rounds to
+    (inf, like `1e5000`), for the attribute that holds it to reject with its own line."""
+    try:
+        return int(raw)
+    except ValueError:
+        return float(raw)

@@ -30,10 +30,13 @@ def cfn_rule_resource(
     if peer is not None:
         if peer.ref is None:
             return None
-        same = peer.provenance.file == group.provenance.file
-        if not same and peer.ref.kind not in _REF_KINDS_IN_OTHER_FILES:
+        ref, same = peer.ref, peer.provenance.file == group.provenance.file
+        local = next((a for a in peer.aliases if a.module == group.provenance.file), None)
+        if not same and local is not None:  # the name this template gives it (a nested stack's parameter)
+            ref, same = local, True
+        if not same and ref.kind not in _REF_KINDS_IN_OTHER_FILES:
             return None
-        source = _reference(peer.ref, same)
+        source = _reference(ref, same)
     resources = []
     for ports in fix.ports.ranges:
         name = "".join(w[:1].upper() + w[1:] for w in rule_name(fix, group, peer, ports))[:255]
