@@ -74,13 +74,13 @@ def _node_sg(index: int) -> str:
 
 
 def _required_rules(index: int) -> tuple[list[_Rule], list[_Rule]]:
-    """(inline, standalone) rules every node group needs, per the AWS security-group requirements."""
+    """(inline, standalone) rules every node group needs, per the AWS security-group requirements.
+    A rule that names a group is a resource of its own: written inline, a group naming itself (or two
+    naming each other) is a circular dependency, which CloudFormation refuses."""
     node, cp = _node_sg(index), "ControlPlaneSecurityGroup"
-    inline = [
-        _Rule(node, False, "-1", 0, 0, "Node to node, all traffic", peer=node),
-        _Rule(node, True, "-1", 0, 0, "Nodes reach anything", cidr="0.0.0.0/0"),
-    ]
+    inline = [_Rule(node, True, "-1", 0, 0, "Nodes reach anything", cidr="0.0.0.0/0")]
     standalone = [
+        _Rule(node, False, "-1", 0, 0, "Node to node, all traffic", peer=node),
         _Rule(cp, False, "tcp", 443, 443, "Nodes call the API server", peer=node),
         _Rule(cp, True, "tcp", 1025, 65535, "Control plane reaches node ports", peer=node),
         _Rule(node, False, "tcp", 1025, 65535, "Control plane to kubelet and pods", peer=cp),
@@ -117,15 +117,15 @@ def cluster_template(rules: int, node_groups: int | None = None, name: str = "be
     if groups < 1 or rules < required:
         raise ValueError(f"{rules} rules cannot cover the {required} required rules of {groups} node group(s)")
     inline: dict[str, list[_Rule]] = {_node_sg(i): [] for i in range(groups)}
-    inline[SHARED_SG] = [_Rule(SHARED_SG, False, "-1", 0, 0, "All traffic between all nodes", peer=SHARED_SG)]
-    standalone: list[_Rule] = []
+    inline[SHARED_SG] = []
+    standalone = [_Rule(SHARED_SG, False, "-1", 0, 0, "All traffic between all nodes", peer=SHARED_SG)]
     for i in range(groups):
         required_inline, required_standalone = _required_rules(i)
         inline[_node_sg(i)].extend(required_inline)
         standalone.extend(required_standalone)
     for serial in range(rules - required):
         rule = _filler_rule(serial, serial % groups, groups)
-        if serial % 7 == 6:  # about one extra rule in seven is written inline on its group
+        if serial % 7 == 6 and rule.cidr:  # some extra rules to subnets are written inline on their group
             inline[rule.group].append(rule)
         else:
             standalone.append(rule)

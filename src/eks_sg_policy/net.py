@@ -286,17 +286,13 @@ def reaches_outside(network: IPNetwork, vpc_cidrs: Iterable[IPNetwork]) -> bool:
         inside = list(_PRIVATE_V4)
     if not inside:
         return True
-    remaining: list[IPNetwork] = [network]
-    for block in inside:
-        nxt: list[IPNetwork] = []
-        for piece in remaining:
-            if not piece.overlaps(block):
-                nxt.append(piece)
-            elif block.supernet_of(piece):  # type: ignore[arg-type]
-                continue
-            else:
-                nxt.extend(piece.address_exclude(block))  # type: ignore[arg-type]
-        remaining = nxt
-        if not remaining:
+    # As address intervals: walk the VPC blocks in order and see whether they leave a gap in `network`.
+    low, high = int(network.network_address), int(network.broadcast_address)
+    for block in sorted(inside, key=lambda b: int(b.network_address)):
+        first, last = int(block.network_address), int(block.broadcast_address)
+        if first > low:
+            return True
+        low = max(low, last + 1)
+        if low > high:
             return False
-    return bool(remaining)
+    return True

@@ -159,14 +159,15 @@ class ReachabilityIndex:
         required: PortSet,
         case: dict[str, bool] | None = None,
     ) -> SideCoverage:
-        if other is None:
-            return self._cover(own, direction, other, protocol, required, case)
         # The answer depends on the other end only through the groups this side's rules name, so ends
         # that look alike from here (all node groups that share a group, say) share one computation.
-        side = self._side_rules(own, direction, protocol, case)
-        relevant = tuple(k for k in other.groups if k in side.by_peer)
-        unknown = other.unknown_groups[0] if other.unknown_groups else None
-        key = (own.groups, own.unknown_groups, direction, protocol, required, _case_key(case), relevant, unknown)
+        if other is None:
+            key: tuple[object, ...] = (own.groups, own.unknown_groups, direction, protocol, required, _case_key(case))
+        else:
+            side = self._side_rules(own, direction, protocol, case)
+            relevant = tuple(k for k in other.groups if k in side.by_peer)
+            unknown = other.unknown_groups[0] if other.unknown_groups else None
+            key = (own.groups, own.unknown_groups, direction, protocol, required, _case_key(case), relevant, unknown)
         cached = self._cover_cache.get(key)
         if cached is None:
             cached = self._cover(own, direction, other, protocol, required, case)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eks_sg_policy.net import (
     ALL_PORTS,
@@ -140,6 +142,39 @@ def test_reaches_outside_the_vpc() -> None:
     assert not reaches_outside(parse_cidr("192.168.0.0/16"), [])
     assert reaches_outside(parse_cidr("52.94.0.0/16"), [])
     assert reaches_outside(parse_cidr("::/0"), vpc)
+
+
+def _outside_by_exclusion(network: ipaddress.IPv4Network, vpcs: list[ipaddress.IPv4Network]) -> bool:
+    """The definition: what is left of `network` once every VPC block is cut out of it."""
+    remaining = [network]
+    for block in vpcs:
+        remaining = [
+            piece
+            for whole in remaining
+            for piece in (
+                [whole]
+                if not whole.overlaps(block)
+                else []
+                if block.supernet_of(whole)
+                else list(whole.address_exclude(block))
+            )
+        ]
+    return bool(remaining)
+
+
+@given(
+    st.tuples(st.integers(0, 2**32 - 1), st.integers(4, 32)),
+    st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(4, 32)), min_size=1, max_size=4),
+)
+def test_reaches_outside_agrees_with_cutting_out_the_vpc_blocks(
+    wanted: tuple[int, int], blocks: list[tuple[int, int]]
+) -> None:
+    def network(address: int, prefix: int) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network((address, prefix), strict=False)
+
+    vpcs = [network(*b) for b in blocks]
+    target = network(*wanted)
+    assert reaches_outside(target, vpcs) is _outside_by_exclusion(target, vpcs)
 
 
 @pytest.mark.parametrize(

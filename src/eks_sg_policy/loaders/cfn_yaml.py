@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -198,8 +199,7 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        node = loader.get_single_node()
-        return None if node is None else _Builder(file, loader).build(node)
+        return _Builder(file, loader).document()
     except _AliasFound:
         raise ScanError(file, _ALIAS_MESSAGE, line=_alias_line(text, cls)) from None
     except yaml.MarkedYAMLError as exc:
@@ -226,82 +226,137 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
             gc.enable()
 
 
-_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_INT = "tag:yaml.org,2002:int"
+MAX_DEPTH = 500  # mappings and sequences inside each other; real templates stay under 20
+_ONE_DOCUMENT = "a template is one YAML document, but found another one here"
+_STR, _INT, _MERGE = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:merge"
 _RAW = frozenset({"tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"})
 
 
+class _Open:
+    """A mapping or sequence being read: its value, the key waiting for its value, the tag that
+    wraps it (`!GetAZs {...}`) and the line it starts on."""
+
+    __slots__ = ("key", "key_line", "line", "tag", "value")
+
+    def __init__(self, value: LineDict | LineList, tag: str | None, line: int) -> None:
+        self.value, self.tag, self.line = value, tag, line
+        self.key: LineStr | None = None
+        self.key_line = 0
+
+
 class _Builder:
-    """Values straight from the composed node tree: the same result as `_Loader`'s constructors,
-    without PyYAML's per-node constructor dispatch (the cost that dominates large templates)."""
+    """Values straight from the parser's events: the same result as `_Loader`'s constructors, without
+    a node tree (the whole document as nodes costs as much memory as the values) and without PyYAML's
+    per-node constructor dispatch. Iterative: nesting depth costs no interpreter stack."""
 
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file, self.loader = file, loader
-        self.seen: set[int] = set()
+        self.implicit = loader.yaml_implicit_resolvers
 
-    def build(self, node: yaml.Node) -> Any:
-        if id(node) in self.seen:  # the composer resolves an alias to the node it names
-            raise _AliasFound
-        self.seen.add(id(node))
-        tag = node.tag
-        if tag == _STR:
-            return LineStr(node.value, node.start_mark.line + 1)
-        if tag == _MAP:
-            return self.mapping(node)  # type: ignore[arg-type]
-        if tag == _SEQ:
-            return self.sequence(node)  # type: ignore[arg-type]
-        if tag in _RAW:
-            return LineStr(str(node.value), node.start_mark.line + 1)
-        if tag == _INT:
-            return _integer(self.loader, node)  # type: ignore[arg-type]
-        if tag.startswith("!"):
-            return self.intrinsic(tag[1:], node)
-        return self.loader.construct_object(node, deep=True)  # int, bool, null and the rare others
+    def document(self) -> Any:
+        next_event: Callable[[], Any] = self.loader.get_event
+        next_event()  # stream start
+        if isinstance(next_event(), yaml.StreamEndEvent):
+            return None  # no document at all (the document start was just read otherwise)
+        value = self._value(next_event)
+        next_event()  # document end
+        extra = next_event()
+        if not isinstance(extra, yaml.StreamEndEvent):
+            mark = extra.start_mark
+            raise ScanError(self.file, _ONE_DOCUMENT, line=mark.line + 1, column=mark.column + 1)
+        return value
 
-    def mapping(self, node: yaml.MappingNode) -> LineDict:
-        result = LineDict(line=node.start_mark.line + 1)
-        key_lines = result.key_lines
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ScanError(
-                    self.file, "YAML merge keys (<<) are not allowed in CloudFormation templates", line=line
-                )
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ScanError(self.file, "a mapping key must be a plain string", line=line)
-            if id(key_node) in self.seen:
+    def _value(self, next_event: Callable[[], Any]) -> Any:
+        stack: list[_Open] = []
+        while True:
+            event = next_event()
+            kind = type(event)
+            line = event.start_mark.line + 1
+            top = stack[-1] if stack else None
+            if top is not None and top.key is None and kind is not yaml.MappingEndEvent and isinstance(top.value, dict):
+                self._key(top, event, kind, line)
+                continue
+            if kind is yaml.ScalarEvent:
+                value = self._scalar(event, line)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    raise ScanError(self.file, "nesting too deep", line=line)
+                container = LineDict(line=line) if kind is yaml.MappingStartEvent else LineList(line=line)
+                tag = event.tag
+                stack.append(_Open(container, tag if tag and tag != "!" and tag[0] == "!" else None, line))
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done = stack.pop()
+                value, line = done.value, done.line
+                if done.tag is not None:
+                    value = _intrinsic(done.tag, value, line)
+            elif kind is yaml.AliasEvent:
                 raise _AliasFound
-            self.seen.add(id(key_node))
-            key = LineStr(key_node.value, line)
-            if key in result:
-                raise ScanError(self.file, f"duplicate key '{key}' (first at line {key_lines[key]})", line=line)
-            result[key] = self.build(value_node)
-            key_lines[key] = line
-        node.value = []  # built: let the nodes go now rather than hold the whole tree to the end
-        return result
+            else:  # pragma: no cover - the parser yields nothing else inside a document
+                raise ScanError(self.file, f"unexpected YAML event {kind.__name__}", line=line)
+            if not stack:
+                return value
+            self._place(stack[-1], value, line)
 
-    def sequence(self, node: yaml.SequenceNode) -> LineList:
-        items = [self.build(child) for child in node.value]
-        lines = [c.start_mark.line + 1 for c in node.value]
-        node.value = []  # built: let the nodes go now rather than hold the whole tree to the end
-        return LineList(items, line=node.start_mark.line + 1, item_lines=lines)
+    def _key(self, into: _Open, event: Any, kind: type, line: int) -> None:
+        """The event where a mapping expects its next key."""
+        if kind is yaml.AliasEvent:
+            raise _AliasFound
+        if kind is not yaml.ScalarEvent:
+            raise ScanError(self.file, "a mapping key must be a plain string", line=line)
+        if event.tag is None and self._resolve(event.value, event.implicit) == _MERGE:
+            raise ScanError(self.file, "YAML merge keys (<<) are not allowed in CloudFormation templates", line=line)
+        into.key, into.key_line = LineStr(event.value, line), line
 
-    def intrinsic(self, suffix: str, node: yaml.Node) -> LineDict:
-        name = suffix if suffix in _BARE_TAGS else f"Fn::{suffix}"
-        line = node.start_mark.line + 1
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = LineStr(self.loader.construct_scalar(node), line)
-            if suffix == "GetAtt" and "." in value:
-                resource, attribute = value.split(".", 1)
-                value = LineList(
-                    [LineStr(resource, line), LineStr(attribute, line)], line=line, item_lines=[line, line]
-                )
-        elif isinstance(node, yaml.SequenceNode):
-            value = self.sequence(node)
-        else:
-            value = self.mapping(node)  # type: ignore[arg-type]
-        return LineDict({name: value}, line=line, key_lines={name: line})
+    def _place(self, into: _Open, value: Any, line: int) -> None:
+        container = into.value
+        if isinstance(container, LineList):
+            container.append(value)
+            container.item_lines.append(line)
+            return
+        key, into.key = into.key, None
+        assert key is not None  # a value follows its key
+        if key in container:
+            first = container.key_lines[key]
+            raise ScanError(self.file, f"duplicate key '{key}' (first at line {first})", line=into.key_line)
+        container[key] = value
+        container.key_lines[key] = into.key_line
+
+    def _scalar(self, event: Any, line: int) -> Any:
+        tag, text = event.tag, event.value
+        if tag is None or tag == "!":
+            tag = self._resolve(text, event.implicit)
+        if tag == _STR:
+            return LineStr(text, line)
+        if tag[0] == "!":
+            return _intrinsic(tag, LineStr(text, line), line)
+        if tag in _RAW:
+            return LineStr(text, line)
+        if tag == _MERGE:
+            raise ScanError(self.file, "YAML merge keys (<<) are not allowed in CloudFormation templates", line=line)
+        node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
+        if tag == _INT:
+            return _integer(self.loader, node)
+        return self.loader.construct_object(node, deep=True)  # bool, null and the rare others
+
+    def _resolve(self, text: str, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's implicit tag of a scalar (`BaseResolver.resolve`), without its per-call lists."""
+        if not implicit[0]:
+            return _STR  # quoted
+        for tag, pattern in self.implicit.get(text[0] if text else "", ()):
+            if pattern.match(text):
+                return str(tag)
+        return _STR
+
+
+def _intrinsic(tag: str, value: Any, line: int) -> LineDict:
+    """`!Ref X`, `!GetAtt A.B`, `!Sub [...]`: the long form `{"Fn::X": value}`."""
+    suffix = tag[1:]
+    name = suffix if suffix in _BARE_TAGS else f"Fn::{suffix}"
+    if suffix == "GetAtt" and isinstance(value, LineStr) and "." in value:
+        resource, attribute = value.split(".", 1)
+        value = LineList([LineStr(resource, line), LineStr(attribute, line)], line=line, item_lines=[line, line])
+    return LineDict({name: value}, line=line, key_lines={name: line})
 
 
 def _alias_line(text: str, cls: type[yaml.SafeLoader]) -> int | None:
