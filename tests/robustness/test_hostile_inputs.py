@@ -8,7 +8,7 @@ Part 1 runs the real CLI in subprocesses (two at a time, each with its own deadl
 the classes that threaten time or memory, and a representative subset of the rest. Part 2 calls
 `scan()` in-process for the remaining classes (wrong types, references, cycles, CIDR tricks).
 
-Cases marked `bug=` fail because of a known product bug (see the final report of this suite); they
+Cases marked `bug=` fail because of a known product bug; they
 are strict xfails, so fixing the bug turns them into failures until the marker is removed.
 """
 
