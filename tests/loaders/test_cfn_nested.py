@@ -174,3 +174,20 @@ def test_a_child_scanned_alone_is_a_stack_of_its_own(tmp_path: Path) -> None:
     report = scan([str(tmp_path)], ScanOptions())
     assert report.files == (str(tmp_path / "child.yaml"), str(tmp_path / "parent.yaml"))
     assert not report.errors
+
+
+def test_an_output_the_nested_template_does_not_declare_is_an_error(tmp_path: Path) -> None:
+    parent = (
+        "Resources:\n" + _stack("Nodes", "child.yaml") + "  Rule:\n    Type: AWS::EC2::SecurityGroupIngress\n"
+        "    Properties: {GroupId: !GetAtt Nodes.Outputs.NodeSecurityGroup, IpProtocol: tcp, FromPort: 443,"
+        " ToPort: 443, CidrIp: 10.0.0.0/8}\n"
+    )
+    _write(tmp_path, {"parent.yaml": parent, "child.yaml": _CHILD_GROUP})
+    report = scan([str(tmp_path / "parent.yaml")])
+    (error,) = report.errors
+    assert error.file == str(tmp_path / "parent.yaml") and error.line == 7  # the GetAtt
+    assert (
+        error.message
+        == f"Fn::GetAtt Nodes.Outputs.NodeSecurityGroup: {tmp_path / 'child.yaml'} declares no output NodeSecurityGroup"
+    )
+    assert report.exit_code() == 2

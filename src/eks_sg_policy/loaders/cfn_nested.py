@@ -112,8 +112,9 @@ def stack_output(ctx: TemplateContext, stack: str, name: str, line: int) -> Any:
     outputs = child.ctx.document.get("Outputs")
     output = outputs.get(name) if isinstance(outputs, LineDict) else None
     if not isinstance(outputs, LineDict) or not isinstance(output, LineDict) or "Value" not in output:
-        what = f"nested stack {stack} has no output {name} ({child.ctx.path})"
-        return Unresolved(what, ctx.r.provenance(line), f"add output {name} to {child.ctx.path}")
+        # CloudFormation fails the stack operation on an attribute the nested stack does not have.
+        message = f"Fn::GetAtt {stack}.Outputs.{name}: {child.ctx.path} declares no output {name}"
+        raise ScanError(ctx.path, message, line=line or None)
     at = outputs.key_lines.get(name, 0)
     value = child.ctx.r.resolve(output["Value"], name)
     written = f"{stack}.Outputs.{name}"
