@@ -22,6 +22,7 @@ from .model import (
     PrefixListPeer,
     Provenance,
     Rule,
+    RuleForm,
     SgKey,
     SgPeer,
     Unresolved,
@@ -109,10 +110,16 @@ class Reach:
 
 
 class ReachabilityIndex:
-    """Rules indexed by (group, direction) once, so each question only looks at its own groups."""
+    """Rules indexed by (group, direction) once, so each question only looks at its own groups.
 
-    def __init__(self, topology: Topology) -> None:
+    A rule resource on a group whose inline blocks are authoritative for its direction (Terraform:
+    the provider removes it at the next apply, then it comes back: EKS305) is only possibly in force
+    when `contested_in_force` is False (what a requirement may rely on), and in force when True (what
+    an exposure check must not overlook)."""
+
+    def __init__(self, topology: Topology, *, contested_in_force: bool = False) -> None:
         self.topology = topology
+        self._contested = {} if contested_in_force else _contested(topology)
         self._by_group: dict[tuple[SgKey, Direction], list[Rule]] = defaultdict(list)
         self._floating: dict[Direction, list[Rule]] = defaultdict(list)
         for rule in topology.rules:
@@ -123,6 +130,10 @@ class ReachabilityIndex:
         self._cases = self._all_cases()
         self._side_cache: dict[tuple[object, ...], _SideRules] = {}
         self._cover_cache: dict[tuple[object, ...], SideCoverage] = {}
+
+    @property
+    def has_contested_rules(self) -> bool:
+        return bool(self._contested)
 
     def rules_of(self, group: SgKey, direction: Direction) -> Sequence[Rule]:
         return self._by_group.get((group, direction), ())
@@ -261,7 +272,7 @@ class ReachabilityIndex:
         for rule in candidates:
             exists, condition = in_case(rule.condition, case)
             if exists:
-                yield rule, condition
+                yield rule, condition or self._contested.get(id(rule))
 
     def _rule_grants(self, rule: Rule, other: Endpoint | None, protocol: str) -> tuple[str, PortSet, Unresolved | None]:
         if isinstance(rule.protocol, Unresolved):
@@ -318,6 +329,23 @@ class _SideRules:
 
 # An end with no groups: rules whose verdict depends on the other end's groups are never asked with it.
 _ANY_END = Endpoint(role="", key="", name="", provenance=Provenance("", 0, ""), groups=())
+
+
+def _contested(topology: Topology) -> dict[int, Unresolved]:
+    """Rule resources that inline blocks of their group will remove, by identity, with why."""
+    found: dict[int, Unresolved] = {}
+    for rule in topology.rules:
+        group = topology.group(rule.group) if isinstance(rule.group, str) else None
+        if rule.form is RuleForm.STANDALONE and group is not None and rule.direction in group.has_inline:
+            found[id(rule)] = Unresolved(
+                f"{rule.provenance.resource} is a rule resource on {group.name}, whose inline "
+                f"{rule.direction.value} blocks the provider applies as the whole {rule.direction.value} of the "
+                "group: the rule is removed at the next apply and added back at the one after (EKS305)",
+                rule.provenance,
+                f"move it into the inline {rule.direction.value} blocks of {group.name}, or move all of them "
+                "into rule resources",
+            )
+    return found
 
 
 def _case_key(case: dict[str, bool] | None) -> tuple[tuple[str, bool], ...] | None:

@@ -41,7 +41,9 @@ def evaluate(
 
     `verification` is the policy EKS900 findings are reported under (None: unknowns are dropped).
     """
-    ctx = Context(topology, ReachabilityIndex(topology), verification, strict)
+    index = ReachabilityIndex(topology)
+    written = ReachabilityIndex(topology, contested_in_force=True) if index.has_contested_rules else None
+    ctx = Context(topology, index, verification, strict, written)
     found: dict[tuple[object, ...], Finding] = {}
     for policy in policies.policies:
         if policy.kind == VERIFICATION_KIND:

@@ -19,9 +19,15 @@ _FIX_PREFERENCE = {SgOrigin.DECLARED: 0, SgOrigin.CLUSTER: 1, SgOrigin.EXTERNAL:
 @dataclass(frozen=True, slots=True)
 class Context:
     topology: Topology
-    index: ReachabilityIndex
+    index: ReachabilityIndex  # what requirements may rely on
     verification: Policy | None  # EKS900, when selected
     strict: bool = False
+    written: ReachabilityIndex | None = None  # what exposure checks judge; None: the same as `index`
+
+    @property
+    def as_written(self) -> ReachabilityIndex:
+        """Reachability with every rule the code writes in force, those the provider will remove too."""
+        return self.written or self.index
 
     def violated(
         self,

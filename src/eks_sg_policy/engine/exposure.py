@@ -176,7 +176,7 @@ def _privileged(
     """Violated when the code opens the ports in every case; unverified when only in some."""
     exposures = []
     for case in ctx.cases:
-        reach = ctx.index.reach(cp, node, protocol, ports, case)
+        reach = ctx.as_written.reach(cp, node, protocol, ports, case)
         written = _written_grants(reach.ingress.grants if reach.ingress else ())
         exposures.append((reach.allowed.intersection(PortSet.of(p for _, p in written)), written))
     if all(exposed for exposed, _ in exposures):
