@@ -202,8 +202,26 @@ def test_expressions_span_lines_inside_brackets_only() -> None:
     )
 
 
-def test_a_line_may_end_after_an_operator_as_python_hcl2_allowed() -> None:
-    parsed = parse_file("t.tf", "a = 1 +\n  2\nb = x ?\n  1\n  : 2\nc = 3\n")
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        ("a = 1 +\n  2\n", 1, "the operand of '+'"),
+        ("a = x ||\n  y\n", 1, "the operand of '||'"),
+        ("a = x ?\n  1 : 2\n", 1, "the operand of '?'"),
+        ("a = x ? 1\n  : 2\n", 2, "the ':' of a conditional"),
+        ("a = x ? 1 :\n  2\n", 1, "the operand of ':'"),
+        ('r "t" "n" {\n  b = 1 +\n    2\n}\n', 2, "the operand of '+'"),
+    ],
+)
+def test_an_expression_spans_lines_only_inside_brackets_as_in_terraform(text: str, line: int, what: str) -> None:
+    with pytest.raises(ScanError) as info:
+        parse_file("t.tf", text)
+    assert info.value.line == line
+    assert info.value.message.startswith(f"syntax error: {what} is on the next line")
+
+
+def test_inside_parentheses_an_expression_may_span_lines() -> None:
+    parsed = parse_file("t.tf", "a = (1 +\n  2)\nb = (x\n  ? 1\n  : 2)\nc = [1,\n  2]\n")
     assert parsed.attributes["a"].expr == ast.Binary(1, "+", ast.Literal(1, 1), ast.Literal(2, 2))
     b = parsed.attributes["b"].expr
     assert isinstance(b, ast.Conditional) and b.if_false == ast.Literal(5, 2)

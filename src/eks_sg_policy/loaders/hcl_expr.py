@@ -7,8 +7,8 @@ Operator precedence follows the HCL native syntax specification: `||` < `&&` < `
 
 Newlines: inside `( )`, `[ ]`, template interpolations and `for` expressions they are spaces.
 Where `newline_ends` is set (an attribute value, an object item) a newline ends the expression,
-except right after a binary operator, `?` or `:` and right before the `:` of a conditional,
-where python-hcl2 accepted one as well (Terraform itself does not).
+as in Terraform: an operator, `?` or `:` with its operand on the next line is an error there (the
+expression must be wrapped in parentheses to span lines).
 """
 
 from __future__ import annotations
@@ -197,6 +197,18 @@ class Parser:
         finally:
             self.newline_ends = outer
 
+    def _same_line(self, operator: str) -> None:
+        """Where a newline ends the expression, the operand of `operator` starts on its line."""
+        token = self.peek()
+        if self.ends_here(token) and token.kind != "eof":
+            raise self._wrapped(f"the operand of {operator!r}", self.pos)
+
+    def _wrapped(self, what: str, pos: int) -> HclSyntaxError:
+        return self.error(
+            f"{what} is on the next line: an expression spans lines only inside parentheses, brackets or braces",
+            pos,
+        )
+
     # -- grammar --------------------------------------------------------------------------
     def parse_all(self) -> ast.Node:
         node = self.expression()
@@ -213,8 +225,12 @@ class Parser:
             condition = self.binary(1)
             if self.ends_here(self.peek()) or not self.accept("?"):
                 return condition
+            self._same_line("?")
             if_true = self.expression()
+            if self.ends_here(self.peek()) and self.is_punct(":"):
+                raise self._wrapped("the ':' of a conditional", self.peek().start)
             self.expect(":")
+            self._same_line(":")
             if_false = self.expression()
             return ast.Conditional(condition.line, condition, if_true, if_false)
         finally:
@@ -228,6 +244,7 @@ class Parser:
             if precedence < min_precedence or self.ends_here(token):
                 return left
             self.pos = token.end
+            self._same_line(token.text)
             right = self.binary(precedence + 1)
             left = ast.Binary(left.line, token.text, left, right)
 
