@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
@@ -382,3 +383,69 @@ def test_module_call_with_unknown_count_is_a_stand_in_under_a_condition(module: 
     (group,) = unit.model.node_groups
     assert group.key == key("module.ng.aws_eks_node_group.this")
     assert group.condition is not None and "var.enabled" in group.condition.what
+
+
+# --- modules installed by `terraform init` ----------------------------------------------------------
+
+_CALLER = """
+    module "nodes" {
+      source  = "example-org/nodes/aws"
+      version = "1.0.0"
+    }
+"""
+_NODES = """
+    module "inner" {
+      source = "example-org/inner/aws"
+    }
+    resource "aws_security_group" "node" {
+      name = "node"
+    }
+"""
+_INNER = """
+    resource "aws_security_group" "inner" {
+      name = "inner"
+    }
+"""
+
+
+def _manifest(*entries: tuple[str, str]) -> str:
+    modules = [{"Key": "", "Source": "", "Dir": "."}] + [{"Key": k, "Source": "x", "Dir": d} for k, d in entries]
+    return json.dumps({"Modules": modules})
+
+
+def test_registry_modules_installed_by_terraform_init_are_evaluated(module: Load) -> None:
+    unit = module(
+        {
+            "main.tf": _CALLER,
+            ".terraform/modules/modules.json": _manifest(
+                ("nodes", ".terraform/modules/nodes"), ("nodes.inner", ".terraform/modules/nodes.inner")
+            ),
+            ".terraform/modules/nodes/main.tf": _NODES,
+            ".terraform/modules/nodes.inner/main.tf": _INNER,
+        }
+    )
+    keys = sorted(g.key for g in unit.model.security_groups)
+    assert keys == [
+        key("module.nodes.aws_security_group.node"),
+        key("module.nodes.module.inner.aws_security_group.inner"),
+    ]
+    assert unit.model.unevaluated == ()
+
+
+def test_without_the_manifest_a_registry_module_is_not_evaluated(module: Load) -> None:
+    unit = module({"main.tf": _CALLER.replace('"nodes"', '"eks_nodes"', 1)})
+    (what,) = unit.model.unevaluated
+    assert "not evaluated" in what.what and "terraform init" in (what.hint or "")
+
+
+def test_a_manifest_pointing_outside_the_install_directory_is_not_followed(module: Load, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "main.tf").write_text('resource "aws_security_group" "x" {\n  name = "x"\n}\n')
+    unit = module({"main.tf": _CALLER, ".terraform/modules/modules.json": _manifest(("nodes", "../elsewhere"))})
+    assert unit.model.security_groups == ()
+
+
+def test_a_broken_manifest_is_an_error_with_its_line(module: Load) -> None:
+    with pytest.raises(ScanError) as caught:
+        module({"main.tf": _CALLER, ".terraform/modules/modules.json": '{\n  "Modules": [\n    {"Key": }\n]}\n'})
+    assert caught.value.file.endswith(".terraform/modules/modules.json") and caught.value.line == 3

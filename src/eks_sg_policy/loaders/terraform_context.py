@@ -12,6 +12,7 @@ from . import hcl_ast as ast
 from .hcl_eval import evaluate
 from .hcl_values import EvalError
 from .terraform_config import ModuleConfig, load_config, normalize_dir
+from .terraform_installed import installed_modules
 
 
 class LoadContext:
@@ -26,6 +27,14 @@ class LoadContext:
         self.files: dict[str, None] = {}
         self._stack: list[str] = []
         self._configs: dict[str, ModuleConfig] = {}
+        self._installed: dict[str, str] | None = None
+
+    @property
+    def installed(self) -> dict[str, str]:
+        """Module call key -> directory, for the modules `terraform init` installed (read on first use)."""
+        if self._installed is None:
+            self._installed = installed_modules(self.root_dir)
+        return self._installed
 
     def note(self, text: str) -> None:
         self.notes[text] = None

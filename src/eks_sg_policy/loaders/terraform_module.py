@@ -93,10 +93,12 @@ class ModuleInstance:
         values: dict[str, object] | None = None,
         chain: tuple[str, ...] = (),
         condition: Unresolved | None = None,
+        key: str = "",
     ) -> None:
         self.ctx = ctx
         self.config = config
         self.prefix = prefix
+        self.key = key  # the module call names from the root, joined with dots (`terraform init`'s key)
         self.call = call
         self.values = values or {}
         self.chain = (*chain, config.directory)
@@ -288,7 +290,8 @@ class ModuleInstance:
                 f"{label} (source {source}) is not evaluated because {why}; the clusters, node groups and "
                 "security group rules it creates are not verified",
                 Provenance(decl.file, decl.line, label),
-                "scan a local copy of the module (after `terraform init` it is under .terraform/modules)",
+                "run `terraform init` before the scan (its modules are then read from .terraform/modules), "
+                "or scan a local copy of the module",
             )
         )
 
@@ -300,11 +303,16 @@ class ModuleInstance:
         if not isinstance(source, str):
             self.ctx.note(f"{label} (source unknown) not evaluated: its source is not a literal string")
             return ChildGroup("?")
-        if not source.startswith(("./", "../")):
+        key = f"{self.key}.{name}" if self.key else name
+        if source.startswith(("./", "../")):
+            directory = normalize_dir(posixpath.join(self.config.directory, source))
+        elif key in self.ctx.installed:
+            directory = self.ctx.installed[key]
+            self.ctx.note(f"{label} (source {source}) read from {directory}, where `terraform init` installed it")
+        else:
             self.ctx.note(f"{label} (source {source}) not evaluated")
-            self._unevaluated(label, source, decl, "it is not a local module")
+            self._unevaluated(label, source, decl, "it is not a local module and `terraform init` has not installed it")
             return ChildGroup(source)
-        directory = normalize_dir(posixpath.join(self.config.directory, source))
         files = module_files(directory)
         if not files:
             self.ctx.note(f"{label} (source {source}) not evaluated: directory {directory} not found")
@@ -321,7 +329,9 @@ class ModuleInstance:
         condition = self.condition or expansion.condition
         for suffix, _key, bindings in expansion.instances:
             call = (self, decl, bindings)
-            child = ModuleInstance(self.ctx, config, f"{label}{suffix}.", call, chain=self.chain, condition=condition)
+            child = ModuleInstance(
+                self.ctx, config, f"{label}{suffix}.", call, chain=self.chain, condition=condition, key=key
+            )
             group.instances.append(child)
         return group
 

@@ -53,6 +53,8 @@ def _edit(
     peer: SecurityGroup | None = topology.group(fix.peer) if fix.peer else None
     if group is None or group.ref is None or (fix.peer and (peer is None or peer.ref is None)):
         return None
+    if _installed_copy(group.provenance.file):
+        return None  # `terraform init` overwrites it: the fix goes through the module's inputs
     file = text_of(group.provenance.file)
     if file is None:
         return None
@@ -60,6 +62,11 @@ def _edit(
     if file.is_terraform:
         return tf_rule(fix, group, peer, file, anchors, description)
     return cfn_rule_resource(fix, group, peer, file, anchors, description)
+
+
+def _installed_copy(path: str) -> bool:
+    """A file of a module `terraform init` downloaded (under `.terraform/`), not the user's code."""
+    return ".terraform" in Path(path).parts
 
 
 def _merge(edits: list[FixEdit]) -> tuple[FixEdit, ...]:
