@@ -23,7 +23,7 @@ from typing import Any
 
 from ..discovery import DEFAULT_MAX_FILE_SIZE, read_regular_file
 from ..errors import ScanError
-from ..model import GroupRef, Unresolved
+from ..model import GroupRef, Guard, Model, Unresolved
 from ..textfile import decode
 from . import cfn_yaml
 from .base import LoadedUnit
@@ -76,6 +76,26 @@ class Nesting:
 class Child:
     ctx: TemplateContext
     unit: LoadedUnit
+    guard: Guard | None = None  # the stack exists only under an undecided condition of its parent
+
+    def model(self) -> Model:
+        """What the stack adds to its parent's system: under its condition, when it has one, so that
+        the engine judges each case (a rule of the stack exists in the cases where the stack does)."""
+        model = self.unit.model
+        if self.guard is None:
+            return model
+        guard = self.guard
+        rules = tuple(replace(r, condition=_also_under(r.condition, guard)) for r in model.rules)
+        node_groups = tuple(n if n.condition else replace(n, condition=guard.why) for n in model.node_groups)
+        return replace(model, rules=rules, node_groups=node_groups)
+
+
+def _also_under(condition: Guard | Unresolved | None, guard: Guard) -> Guard | Unresolved:
+    if condition is None:
+        return guard
+    if isinstance(condition, Guard):
+        return Guard((*guard.terms, *condition.terms), condition.why)
+    return condition  # already only possibly there
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +145,11 @@ def _read(ctx: TemplateContext, lid: str) -> Child | NotEvaluated:
     nesting = ctx.nesting
     assert nesting is not None
     exists, condition = ctx.r.resource_condition(lid)
+    guard = None
     if exists is None:
-        why = f"it exists only if condition {condition} is true, which cannot be decided"
-        return NotEvaluated(why, ctx.r.condition_hint(str(condition)), False)
+        what = f"nested stack {lid} exists only if condition {condition} is true, which cannot be decided"
+        unsure = Unresolved(what, ctx.prov(lid), ctx.r.condition_hint(str(condition)))
+        guard = Guard(((f"{ctx.ns}:{condition}", True),), unsure)
     props = ctx.props(lid)
     url = _written_url(ctx, lid, props.get("TemplateURL"))
     if url is None:
@@ -171,7 +193,7 @@ def _read(ctx: TemplateContext, lid: str) -> Child | NotEvaluated:
     ctx.notes.append(
         f"{ctx.path}:{ctx.line(lid)}: nested stack {lid}: template {url} read from {found.path} ({found.how})"
     )
-    return Child(child, nesting.load(child))
+    return Child(child, nesting.load(child), guard)
 
 
 def _written_url(ctx: TemplateContext, lid: str, node: Any) -> str | None:

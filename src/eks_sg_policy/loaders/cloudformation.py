@@ -121,9 +121,9 @@ def _load(ctx: TemplateContext) -> LoadedUnit:
         tuple(ctx.fargate), vpcs, tuple(ctx.attachments), exported, tuple(ctx.unevaluated),
     )  # fmt: skip
     files, notes = [ctx.path], list(ctx.notes)
-    for child in (c.unit for c in ctx.stacks.values() if isinstance(c, Child)):
-        model = model.merged(child.model)
-        files.extend(child.files)
-        found += child.suppressions
-        notes.extend(child.notes)
+    for child in (c for c in ctx.stacks.values() if isinstance(c, Child)):
+        model = model.merged(child.model())
+        files.extend(child.unit.files)
+        found += child.unit.suppressions
+        notes.extend(child.unit.notes)
     return LoadedUnit(tuple(dict.fromkeys(files)), model, found, tuple(notes))
