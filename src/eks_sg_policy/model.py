@@ -225,7 +225,9 @@ class NodeGroup:
     launch_template: Provenance | None = None
     remote_access: RemoteAccess | None = None
     tags: tuple[tuple[str, str | Unresolved], ...] = ()
-    condition: Unresolved | None = None  # exists only under an undecidable condition
+    # Exists only under a condition the scan cannot decide: a guard when named conditions decide it
+    # (tried case by case), else why it may not exist.
+    condition: Guard | Unresolved | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,8 +155,10 @@ class ReachabilityIndex:
         return self._cases
 
     def _all_cases(self) -> list[dict[str, bool] | None]:
-        terms = (t for r in self.topology.rules if isinstance(r.condition, Guard) for t in r.condition.terms)
-        names = sorted({name for name, _ in terms})
+        guards = [r.condition for r in self.topology.rules if isinstance(r.condition, Guard)]
+        ends = (ng.endpoint for view in self.topology.clusters for ng in view.node_groups)
+        guards.extend(e.condition for e in ends if isinstance(e.condition, Guard))
+        names = sorted({name for guard in guards for name, _ in guard.terms})
         if not names or len(names) > MAX_CASE_CONDITIONS:
             return [None]
         return [dict(zip(names, values, strict=True)) for values in product((True, False), repeat=len(names))]

@@ -18,6 +18,7 @@ from .model import (
     Cluster,
     Direction,
     GroupRef,
+    Guard,
     Model,
     NodeGroup,
     NodeGroupKind,
@@ -53,7 +54,7 @@ class Endpoint:
     provenance: Provenance
     groups: tuple[SgKey, ...]
     unknown_groups: tuple[Unresolved, ...] = ()  # members the scan could not name
-    condition: Unresolved | None = None  # exists only under an undecidable condition
+    condition: Guard | Unresolved | None = None  # exists only under an undecidable condition
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from ..findings import Finding, RuleFix
-from ..model import Direction, Unresolved
+from ..model import Direction, Guard, Unresolved, in_case
 from ..net import PortSet, parse_ports
 from ..policies import Policy
 from ..reachability import Reach
@@ -24,10 +24,13 @@ def evaluate_connectivity(policy: Policy, ctx: Context) -> Iterator[Finding]:
             if src is None or (dst is None and check["to"] != OUTSIDE_VPC):
                 finding = _control_plane_unknown(policy, ctx, view, src or dst)
             else:
-                finding = _judge_cases(policy, ctx, view, src, dst, [
+                # Only the cases in which both ends exist: a node group under a condition has no
+                # requirement where the condition makes it absent.
+                cases = [c for c in ctx.cases if _exists(src, c) and (dst is None or _exists(dst, c))]
+                finding = _judge_cases(policy, ctx, view, src, dst, cases, [
                     [ctx.index.reach(src, dst, p, ports, case) if dst else ctx.index.reach_outside(src, p, ports, case)
                      for p in protocols]
-                    for case in ctx.cases
+                    for case in cases
                 ])  # fmt: skip
             if finding is not None:
                 yield finding
@@ -39,20 +42,24 @@ def _judge_cases(
     view: ClusterView,
     src: Endpoint,
     dst: Endpoint | None,
+    cases: list[dict[str, bool] | None],
     per_case: list[list[Reach]],
 ) -> Finding | None:
     """One case: judge it. Several (undecided conditions tried both ways): a gap in every case is a
-    violation, no gap in any case is a pass, anything else depends on the conditions."""
+    violation, no gap in any case is a pass, anything else depends on the conditions. No case: the
+    two ends never exist together."""
     if len(per_case) == 1:
-        return _judge(policy, ctx, view, src, dst, per_case[0])
-    verdicts = [_judge(policy, ctx, view, src, dst, reaches) for reaches in per_case]
+        return _judge(policy, ctx, view, src, dst, per_case[0], cases[0])
+    verdicts = [
+        _judge(policy, ctx, view, src, dst, reaches, case) for reaches, case in zip(per_case, cases, strict=True)
+    ]
     if all(v is None for v in verdicts):
         return None
     if all(v is not None and v.status == "violated" for v in verdicts):
         return verdicts[0]
     node = src if src.role == NODE_GROUP else dst
     unknowns = [u for reaches in per_case for r in reaches for u in r.unknowns]
-    guards = ctx.guards_of(src, dst)
+    guards = [*(_why(e.condition) for e in (src, dst) if e is not None and e.condition), *ctx.guards_of(src, dst)]
     return ctx.unverified(
         policy, _subject(src, dst), [*guards, *unknowns], (node or src).provenance, view=view,
         node_group=node.name if node else None, peer=dst.key if dst else None,
@@ -74,6 +81,14 @@ def endpoint_pairs(
         yield from ((n, None) for n in nodes)
 
 
+def _exists(end: Endpoint, case: dict[str, bool] | None) -> bool:
+    return in_case(end.condition, case)[0]
+
+
+def _why(condition: Guard | Unresolved) -> Unresolved:
+    return condition.why if isinstance(condition, Guard) else condition
+
+
 def _control_plane_unknown(policy: Policy, ctx: Context, view: ClusterView, node: Endpoint | None) -> Finding | None:
     if node is None:
         return None
@@ -84,16 +99,22 @@ def _control_plane_unknown(policy: Policy, ctx: Context, view: ClusterView, node
 
 
 def _judge(
-    policy: Policy, ctx: Context, view: ClusterView, src: Endpoint, dst: Endpoint | None, reaches: list[Reach]
+    policy: Policy,
+    ctx: Context,
+    view: ClusterView,
+    src: Endpoint,
+    dst: Endpoint | None,
+    reaches: list[Reach],
+    case: dict[str, bool] | None,
 ) -> Finding | None:
     node = src if src.role == NODE_GROUP else dst
     node_name = node.name if node else None
     subject = _subject(src, dst)
     blocked = [r for r in reaches if r.blocked]
-    condition = src.condition or (dst.condition if dst else None)
+    condition = in_case(src.condition, case)[1] or (in_case(dst.condition, case)[1] if dst else None)
     if blocked and condition is None:
         return _violation(policy, ctx, view, src, dst, reaches, blocked, node_name)
-    unknowns = [u for r in reaches for u in r.unknowns] + ([condition] if condition else [])
+    unknowns = [u for r in reaches for u in r.unknowns] + ([_why(condition)] if condition else [])
     if blocked or any(r.unknown for r in reaches):
         fallback = (node or src).provenance
         return ctx.unverified(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import net
 from ..errors import ScanError
-from ..model import Cluster, FargateProfile, NodeGroup, Provenance, Rule, SecurityGroup, SgKey, Unresolved
+from ..model import Cluster, FargateProfile, Guard, NodeGroup, Provenance, Rule, SecurityGroup, SgKey, Unresolved
 from . import cfn_yaml
 from .cfn_intrinsics import Resolver
 from .cfn_tokens import NO_VALUE, AttRef, ImportRef, ParamRef, ResourceRef, StackValue, is_intrinsic
@@ -69,6 +69,7 @@ class TemplateContext:
             self.types[str(lid)] = str(resource["Type"])
         self.present: list[str] = []
         self.conditions: dict[str, Unresolved] = {}  # resources that exist only under an undecided condition
+        self.guards: dict[str, Guard] = {}  # the same, as the guard of that one named condition
         self.groups: dict[SgKey, SecurityGroup] = {}
         self.rules: list[Rule] = []
         self.clusters: list[Cluster] = []

@@ -86,7 +86,7 @@ class Child:
             return model
         guard = self.guard
         rules = tuple(replace(r, condition=_also_under(r.condition, guard)) for r in model.rules)
-        node_groups = tuple(n if n.condition else replace(n, condition=guard.why) for n in model.node_groups)
+        node_groups = tuple(replace(n, condition=_also_under(n.condition, guard)) for n in model.node_groups)
         return replace(model, rules=rules, node_groups=node_groups)
 
 

@@ -156,7 +156,7 @@ def managed_node_group(ctx: TemplateContext, lid: str) -> None:
             sources = group_keys(ctx, lid, ctx.value(lid, access, "SourceSecurityGroups"), line)
             remote = RemoteAccess(tuple(sources), windows, at)
     link, tags, key = _cluster_link(ctx, lid, props), ctx.tags(lid, props), f"cfn:{ctx.ns}:{lid}"
-    kind, condition = NodeGroupKind.MANAGED, ctx.conditions.get(lid)
+    kind, condition = NodeGroupKind.MANAGED, ctx.guards.get(lid)
     ctx.node_groups.append(NodeGroup(key, lid, kind, where, link, groups, template, remote, tags, condition))
 
 
@@ -187,7 +187,7 @@ def auto_scaling_group(ctx: TemplateContext, lid: str) -> None:
             link = ClusterLink(key)
         else:
             link = ClusterLink(unresolved=why)
-    key, kind, condition = f"cfn:{ctx.ns}:{lid}", NodeGroupKind.SELF_MANAGED, ctx.conditions.get(lid)
+    key, kind, condition = f"cfn:{ctx.ns}:{lid}", NodeGroupKind.SELF_MANAGED, ctx.guards.get(lid)
     ctx.node_groups.append(NodeGroup(key, lid, kind, where, link, groups, template, None, tags, condition))
 
 

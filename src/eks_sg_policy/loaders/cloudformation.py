@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import net
-from ..model import Direction, Model, Unresolved, Vpc
+from ..model import Direction, Guard, Model, Unresolved, Vpc
 from . import cfn_yaml
 from .base import LoadedUnit
 from .cfn_context import CLUSTER, LAUNCH_CONFIGURATION, LAUNCH_TEMPLATE, SECURITY_GROUP, STACK, VPC, TemplateContext
@@ -107,6 +107,7 @@ def _load(ctx: TemplateContext) -> LoadedUnit:
         if exists is None:
             what = f"{lid} exists only if condition {condition} is true, which cannot be decided"
             ctx.conditions[lid] = Unresolved(what, ctx.prov(lid), ctx.r.condition_hint(str(condition)))
+            ctx.guards[lid] = Guard(((f"{ctx.ns}:{condition}", True),), ctx.conditions[lid])
         if exists is not False:
             ctx.present.append(lid)
         else:
