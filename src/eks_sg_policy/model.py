@@ -52,6 +52,11 @@ class Guard:
         return all(case.get(name) == value for name, value in self.terms)
 
 
+def why_of(condition: Guard | Unresolved) -> Unresolved:
+    """Why something under `condition` may not exist."""
+    return condition.why if isinstance(condition, Guard) else condition
+
+
 def in_case(
     condition: Guard | Unresolved | None, case: dict[str, bool] | None
 ) -> tuple[bool, Guard | Unresolved | None]:

@@ -28,6 +28,7 @@ from .model import (
     Unresolved,
     UnresolvedPeer,
     in_case,
+    why_of,
 )
 from .net import (
     EVERY_PORT,
@@ -341,8 +342,8 @@ def _contested(topology: Topology) -> dict[int, Unresolved]:
         if rule.form is RuleForm.STANDALONE and group is not None and rule.direction in group.has_inline:
             found[id(rule)] = Unresolved(
                 f"{rule.provenance.resource} is a rule resource on {group.name}, whose inline "
-                f"{rule.direction.value} blocks the provider applies as the whole {rule.direction.value} of the "
-                "group: the rule is removed at the next apply and added back at the one after (EKS305)",
+                f"{rule.direction.value} rules are authoritative (the whole {rule.direction.value} of the group): "
+                "the rule is removed at the next apply and added back at the one after (EKS305)",
                 rule.provenance,
                 f"move it into the inline {rule.direction.value} blocks of {group.name}, or move all of them "
                 "into rule resources",
@@ -360,7 +361,7 @@ def _certain(
     """None when the rule certainly grants; otherwise why it only may."""
     if verdict == YES and condition is None and isinstance(rule.group, str):
         return None
-    return why or (condition.why if isinstance(condition, Guard) else condition) or _floating(rule)
+    return why or (why_of(condition) if condition is not None else None) or _floating(rule)
 
 
 def _external(key: SgKey, name: str, direction: Direction, group: object) -> Unresolved:

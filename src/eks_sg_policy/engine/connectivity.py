@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from ..findings import Finding, RuleFix
-from ..model import Direction, Guard, Unresolved, in_case
+from ..model import Direction, Unresolved, in_case, why_of
 from ..net import PortSet, parse_ports
 from ..policies import Policy
 from ..reachability import Reach
@@ -59,7 +59,7 @@ def _judge_cases(
         return verdicts[0]
     node = src if src.role == NODE_GROUP else dst
     unknowns = [u for reaches in per_case for r in reaches for u in r.unknowns]
-    guards = [*(_why(e.condition) for e in (src, dst) if e is not None and e.condition), *ctx.guards_of(src, dst)]
+    guards = [*(why_of(e.condition) for e in (src, dst) if e is not None and e.condition), *ctx.guards_of(src, dst)]
     return ctx.unverified(
         policy, _subject(src, dst), [*guards, *unknowns], (node or src).provenance, view=view,
         node_group=node.name if node else None, peer=dst.key if dst else None,
@@ -83,10 +83,6 @@ def endpoint_pairs(
 
 def _exists(end: Endpoint, case: dict[str, bool] | None) -> bool:
     return in_case(end.condition, case)[0]
-
-
-def _why(condition: Guard | Unresolved) -> Unresolved:
-    return condition.why if isinstance(condition, Guard) else condition
 
 
 def _control_plane_unknown(policy: Policy, ctx: Context, view: ClusterView, node: Endpoint | None) -> Finding | None:
@@ -114,7 +110,7 @@ def _judge(
     condition = in_case(src.condition, case)[1] or (in_case(dst.condition, case)[1] if dst else None)
     if blocked and condition is None:
         return _violation(policy, ctx, view, src, dst, reaches, blocked, node_name)
-    unknowns = [u for r in reaches for u in r.unknowns] + ([_why(condition)] if condition else [])
+    unknowns = [u for r in reaches for u in r.unknowns] + ([why_of(condition)] if condition else [])
     if blocked or any(r.unknown for r in reaches):
         fallback = (node or src).provenance
         return ctx.unverified(

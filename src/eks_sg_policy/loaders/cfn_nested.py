@@ -144,12 +144,7 @@ def stack_output(ctx: TemplateContext, stack: str, name: str, line: int) -> Any:
 def _read(ctx: TemplateContext, lid: str) -> Child | NotEvaluated:
     nesting = ctx.nesting
     assert nesting is not None
-    exists, condition = ctx.r.resource_condition(lid)
-    guard = None
-    if exists is None:
-        what = f"nested stack {lid} exists only if condition {condition} is true, which cannot be decided"
-        unsure = Unresolved(what, ctx.prov(lid), ctx.r.condition_hint(str(condition)))
-        guard = Guard(((f"{ctx.ns}:{condition}", True),), unsure)
+    guard = ctx.guards.get(lid)  # the stack exists only under a condition the scan cannot decide
     props = ctx.props(lid)
     url = _written_url(ctx, lid, props.get("TemplateURL"))
     if url is None:
