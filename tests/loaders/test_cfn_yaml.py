@@ -11,7 +11,7 @@ from eks_sg_policy.errors import ScanError
 from eks_sg_policy.loaders import cfn_yaml
 from eks_sg_policy.loaders.cfn_yaml import LineDict, LineList, LineStr, decode, load, looks_like_cloudformation
 
-PURE_PYTHON = cfn_yaml._make_loader(yaml.SafeLoader)
+PURE_PYTHON = yaml.SafeLoader  # the default is libyaml's, when installed
 LOADERS = [pytest.param(None, id="default"), pytest.param(PURE_PYTHON, id="pure-python")]
 
 

@@ -84,81 +84,6 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _make_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
-    """A loader class over `base` (libyaml or pure Python) with the CloudFormation constructors."""
-
-    class Loader(base):  # type: ignore[valid-type,misc]
-        file = ""
-
-        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-            # Without aliases every node is constructed exactly once; a second visit is an alias.
-            if node in self.constructed_objects or node in self.recursive_objects:
-                raise _AliasFound
-            return super().construct_object(node, deep=deep)
-
-    def construct_map(loader: Any, node: yaml.MappingNode) -> LineDict:
-        result = LineDict(line=_line(node))
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ScanError(
-                    loader.file,
-                    "YAML merge keys (<<) are not allowed in CloudFormation templates",
-                    line=_line(key_node),
-                )
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ScanError(loader.file, "a mapping key must be a plain string", line=_line(key_node))
-            if key_node in loader.constructed_objects:
-                raise _AliasFound
-            loader.constructed_objects[key_node] = None
-            key = LineStr(key_node.value, _line(key_node))
-            if key in result:
-                first = result.key_lines[key]
-                raise ScanError(loader.file, f"duplicate key '{key}' (first at line {first})", line=_line(key_node))
-            result[key] = loader.construct_object(value_node)
-            result.key_lines[key] = key.line
-        return result
-
-    def construct_seq(loader: Any, node: yaml.SequenceNode) -> LineList:
-        items = [loader.construct_object(child) for child in node.value]
-        return LineList(items, line=_line(node), item_lines=[_line(child) for child in node.value])
-
-    def construct_str(loader: Any, node: yaml.ScalarNode) -> LineStr:
-        return LineStr(loader.construct_scalar(node), _line(node))
-
-    def construct_raw(loader: Any, node: yaml.ScalarNode) -> LineStr:
-        return LineStr(str(node.value), _line(node))
-
-    def construct_int(loader: Any, node: yaml.ScalarNode) -> int | LineStr:
-        return _integer(loader, node)
-
-    def construct_tag(loader: Any, suffix: str, node: yaml.Node) -> LineDict:
-        name = suffix if suffix in _BARE_TAGS else f"Fn::{suffix}"
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = construct_str(loader, node)
-            if suffix == "GetAtt" and "." in value:
-                resource, attribute = value.split(".", 1)
-                value = LineList(
-                    [LineStr(resource, value.line), LineStr(attribute, value.line)],
-                    line=value.line,
-                    item_lines=[value.line, value.line],
-                )
-        elif isinstance(node, yaml.SequenceNode):
-            value = construct_seq(loader, node)
-        else:
-            value = construct_map(loader, node)  # type: ignore[arg-type]
-        return LineDict({name: value}, line=_line(node), key_lines={name: _line(node)})
-
-    Loader.add_constructor("tag:yaml.org,2002:map", construct_map)
-    Loader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
-    Loader.add_constructor("tag:yaml.org,2002:str", construct_str)
-    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
-    Loader.add_constructor("tag:yaml.org,2002:float", construct_raw)
-    Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_raw)
-    Loader.add_multi_constructor("!", construct_tag)
-    return Loader
-
-
 def _integer(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | LineStr:
     """A YAML integer; one with more digits than Python converts (thousands) keeps its source text,
     like a number with a fraction, for the property that reads it to reject with its own line."""
@@ -168,13 +93,10 @@ def _integer(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | LineStr:
         return LineStr(str(node.value), _line(node))
 
 
-_Loader = _make_loader(_BaseLoader)
-
-
 def load(file: str, text: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
     """Parse one YAML or JSON document; raise `ScanError` with the 1-based line on any problem."""
     text = text.removeprefix("\ufeff")
-    cls = loader or _Loader
+    cls = loader or _BaseLoader
     try:
         return _load_once(file, text, cls)
     except _SyntaxError as first:
@@ -194,7 +116,6 @@ class _SyntaxError(ScanError):
 
 def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
     loader = cls(text)
-    loader.file = file  # type: ignore[attr-defined]
     # Building creates many containers and no cycles: the cyclic collector would only rescan them.
     collecting = gc.isenabled()
     gc.disable()
@@ -218,8 +139,6 @@ def _load_once(file: str, text: str, cls: type[yaml.SafeLoader]) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise _SyntaxError(file, str(exc)) from None
-    except RecursionError:
-        raise ScanError(file, "nesting too deep") from None
     finally:
         loader.dispose()
         if collecting:
@@ -245,9 +164,10 @@ class _Open:
 
 
 class _Builder:
-    """Values straight from the parser's events: the same result as `_Loader`'s constructors, without
-    a node tree (the whole document as nodes costs as much memory as the values) and without PyYAML's
-    per-node constructor dispatch. Iterative: nesting depth costs no interpreter stack."""
+    """Values straight from the parser's events, without a node tree (the whole document as nodes
+    costs as much memory as the values) and without PyYAML's per-node constructor dispatch (its
+    constructors serve only booleans, nulls, integers and rarer scalar types). Iterative: nesting
+    depth costs no interpreter stack, and `MAX_DEPTH` bounds it."""
 
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file, self.loader = file, loader
